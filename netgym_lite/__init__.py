@@ -1,0 +1,57 @@
+"""netgym-lite: NetworkGym's network simulation as an embedded, numba-accelerated Gymnasium environment.
+
+``import netgym_lite`` registers the Gymnasium environments:
+
+* ``netgym-lite/TrafficMgmt-v0`` (NetworkGym's ``nqos_split``): :class:`netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`.
+
+Heavier objects (the Simulation, the env classes) are imported lazily on first attribute access.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+
+from netgym_lite.errors import ActionError, ConfigError, NetgymError, ProtocolError, SessionEnded
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActionError",
+    "ConfigError",
+    "NetgymError",
+    "ProtocolError",
+    "SessionEnded",
+    "Simulation",
+    "TrafficMgmtEnv",
+    "__version__",
+    "load_config",
+]
+
+_LAZY = {
+    "load_config": ("netgym_lite.config", "load_config"),
+    "Simulation": ("netgym_lite.sim", "Simulation"),
+    "TrafficMgmtEnv": ("netgym_lite.envs.traffic_mgmt", "TrafficMgmtEnv"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'netgym_lite' has no attribute {name!r}")
+
+
+def _register() -> None:
+    env_id = "netgym-lite/TrafficMgmt-v0"
+    if env_id not in gymnasium.registry:
+        # No max_episode_steps: the episode length comes from the scenario (steps_per_episode).
+        gymnasium.register(env_id, entry_point="netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv")
+
+
+_register()

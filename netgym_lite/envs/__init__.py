@@ -1,0 +1,5 @@
+"""Gymnasium faces of netgym-lite: one module per environment (records → obs/reward, action → policy)."""
+
+from netgym_lite.envs.traffic_mgmt import TrafficMgmtEnv, get_observation, get_policy, get_reward
+
+__all__ = ["TrafficMgmtEnv", "get_observation", "get_policy", "get_reward"]

@@ -1,0 +1,438 @@
+"""TrafficMgmt (NetworkGym's ``nqos_split``): split each user's downlink between Wi-Fi and LTE.
+
+The environment is a thin adapter over NetworkGym's protocol: it reaches the simulation only through
+:class:`netgym_lite.ipc.NetworkGymClient`, by default over an in-memory transport to a private
+:class:`netgym_lite.ipc.Server`. The three adapter functions are public so users can build their own
+observation or reward: :func:`get_observation`, :func:`get_reward`, :func:`get_policy`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from netgym_lite.config import REWARD_TYPES, load_config, reward_type_of
+from netgym_lite.errors import ActionError, ConfigError, SessionEnded
+from netgym_lite.ipc.client import NetworkGymClient
+from netgym_lite.ipc.server import Server
+from netgym_lite.ipc.transport import Transport
+
+#: (source, name) of the three observation rows, in order.
+OBSERVATION_RECORDS = (("lte", "dl::max_rate"), ("wifi", "dl::max_rate"), ("gma", "dl::rate"))
+#: The record an action is templated on (its source, id and ts are copied).
+TEMPLATE_RECORD = ("gma", "dl::rate")
+#: (source, name) of the action record: full key ``gma::wifi::dl::split_ratio``.
+ACTION_RECORD = ("gma", "wifi::dl::split_ratio")
+
+_LN_FLOOR = -10.0  # utility: ln of a non-positive value or of an empty mean
+_NORM_FLOOR = 1e-9  # normalized_utility: max(1e-9, .) inside each ln
+_MISSING_OWD_MS = 1000.0  # normalized_utility (and delay with no valid owd): a missing owd counts as 1 s
+
+
+# ---------------------------------------------------------------------------------------------- adapters
+def find_record(records: Sequence[Mapping[str, Any]], source: str, name: str) -> Mapping[str, Any] | None:
+    """The first record with this ``source`` and ``name`` (None if the measurement has none)."""
+    for rec in records:
+        if rec.get("source") == source and rec.get("name") == name:
+            return rec
+    return None
+
+
+def record_values(
+    records: Sequence[Mapping[str, Any]], source: str, name: str, num_users: int, fill: float = -1.0
+) -> np.ndarray:
+    """Per-user values of one record as a float64 array of length ``num_users``, placed by user id (1..N).
+
+    Users the record does not cover, ``null`` values and a missing record give ``fill``.
+    """
+    out = np.full(num_users, fill, dtype=np.float64)
+    rec = find_record(records, source, name)
+    if rec is None:
+        return out
+    for uid, v in zip(rec.get("id", ()), rec.get("value", ()), strict=False):
+        try:
+            i = int(uid) - 1
+        except (TypeError, ValueError):
+            continue
+        if 0 <= i < num_users and v is not None:
+            out[i] = float(v)
+    return out
+
+
+def get_observation(records: Sequence[Mapping[str, Any]], num_users: int) -> np.ndarray:
+    """Records → observation ``(3, N)`` float32: [LTE ``dl::max_rate``, Wi-Fi ``dl::max_rate``, gma ``dl::rate``].
+
+    Mbps, placed by user id. −1 ("no value"), any other negative or non-finite value and a missing record
+    map to 0 so the observation stays inside ``Box(0, inf)`` (NetworkGym passes −1 through; a deliberate
+    difference, design.md §5).
+    """
+    obs = np.empty((len(OBSERVATION_RECORDS), num_users), dtype=np.float64)
+    for row, (source, name) in enumerate(OBSERVATION_RECORDS):
+        obs[row] = record_values(records, source, name, num_users, fill=0.0)
+    obs[~np.isfinite(obs) | (obs < 0)] = 0.0
+    return obs.astype(np.float32)
+
+
+def _values(records: Sequence[Mapping[str, Any]], source: str, name: str) -> np.ndarray:
+    rec = find_record(records, source, name)
+    if rec is None:
+        return np.zeros(0)
+    return np.array([np.nan if v is None else float(v) for v in rec.get("value", ())], dtype=np.float64)
+
+
+def get_reward(records: Sequence[Mapping[str, Any]], reward_type: str = "utility") -> float:
+    """Records → reward (design.md §6), from gma ``dl::rate`` (Mbps), gma ``dl::owd`` (ms), the max rates.
+
+    A user's owd is valid when it is finite and ≥ 0 (−1 = no value); rates below 0 count as 0.
+
+    * ``utility`` = 0.5·ln(mean_u rate_u) − 0.5·ln(mean_u owd_u) (owd mean over users with a valid owd);
+      each ln of a non-positive value or of an empty mean is replaced by −10; the result is clipped to
+      [−10, 10].
+    * ``normalized_utility`` = ln(max(1e-9, mean_u rate_u / (lte_max_u + wifi_max_u)))
+      − ln(max(1e-9, mean_u owd_u / 1000)); a zero capacity counts as infinite (ratio 0), a missing owd as
+      1000 ms; not clipped.
+    * ``throughput`` = mean_u rate_u (Mbps).
+    * ``delay`` = −mean owd over users with a valid owd (ms); −1000 when no user has one.
+    """
+    rate = _values(records, "gma", "dl::rate")
+    rate = np.where(np.isfinite(rate) & (rate > 0), rate, 0.0)
+    owd = _values(records, "gma", "dl::owd")
+    valid = np.isfinite(owd) & (owd >= 0)
+    mean_rate = float(rate.mean()) if rate.size else 0.0
+
+    if reward_type == "utility":
+        ln_rate = math.log(mean_rate) if mean_rate > 0 else _LN_FLOOR
+        mean_owd = float(owd[valid].mean()) if valid.any() else 0.0
+        ln_owd = math.log(mean_owd) if mean_owd > 0 else _LN_FLOOR
+        return float(np.clip(0.5 * ln_rate - 0.5 * ln_owd, -10.0, 10.0))
+    if reward_type == "normalized_utility":
+        n = rate.size
+        lte = _values(records, "lte", "dl::max_rate")
+        wifi = _values(records, "wifi", "dl::max_rate")
+        cap = np.zeros(n)
+        for arr in (lte, wifi):
+            if arr.size == n:
+                cap += np.where(np.isfinite(arr) & (arr > 0), arr, 0.0)
+        ratio = np.divide(rate, cap, out=np.zeros(n), where=cap > 0)  # zero capacity = infinite → 0
+        mean_ratio = float(ratio.mean()) if n else 0.0
+        owd_all = np.where(valid, owd, _MISSING_OWD_MS) if owd.size else np.full(n, _MISSING_OWD_MS)
+        mean_owd_s = float(owd_all.mean()) / 1000.0 if owd_all.size else 1.0
+        return float(math.log(max(_NORM_FLOOR, mean_ratio)) - math.log(max(_NORM_FLOOR, mean_owd_s)))
+    if reward_type == "throughput":
+        return mean_rate
+    if reward_type == "delay":
+        return -float(owd[valid].mean()) if valid.any() else -_MISSING_OWD_MS
+    raise ConfigError(f"reward_type={reward_type!r} is invalid: allowed one of {', '.join(REWARD_TYPES)}")
+
+
+def validate_action(action: Any, num_users: int) -> np.ndarray | None:
+    """Check a Gymnasium action; return the Wi-Fi shares (float64, shape (N,)) or None for the system default.
+
+    An empty list/array is the system default. Anything else must be N finite numbers in [0, 1];
+    otherwise :class:`ActionError` names the index, the value and what is allowed.
+    """
+    allowed = f"an array of shape ({num_users},) of Wi-Fi shares in [0, 1], or [] for the system default"
+    if action is None or isinstance(action, (str, bytes, Mapping)):
+        raise ActionError(f"action={action!r} is invalid: allowed {allowed}")
+    try:
+        arr = np.asarray(action, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
+    if arr.size == 0:
+        return None
+    if arr.shape != (num_users,):
+        raise ActionError(f"action shape {arr.shape} is invalid: allowed {allowed}")
+    bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ActionError(f"action[{i}]={float(arr[i])!r} is invalid: allowed {allowed}")
+    return arr
+
+
+def get_policy(action: Any, template_record: Mapping[str, Any]) -> dict:
+    """Action → the ``gma::wifi::dl::split_ratio`` action record, templated on a ``gma::dl::rate`` record.
+
+    ``source``, ``id`` and ``ts`` are copied from the template; ``name`` is ``wifi::dl::split_ratio`` and
+    ``value`` the Wi-Fi share of each id (user id k takes ``action[k-1]``), or ``[]`` for the system default
+    (``action`` None or empty). The action is not range-checked here (see :func:`validate_action`).
+    """
+    ids = list(template_record["id"])
+    arr = None if action is None else np.asarray(action, dtype=np.float64)
+    if arr is None or arr.size == 0:
+        value: list = []
+    else:
+        value = [float(arr[int(uid) - 1]) for uid in ids]
+    return {
+        "source": template_record.get("source", ACTION_RECORD[0]),
+        "name": ACTION_RECORD[1],
+        "id": ids,
+        "ts": template_record["ts"],
+        "value": value,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- the env
+class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
+    """
+    ## Description
+
+    Multi-access traffic splitting, NetworkGym's ``nqos_split`` environment re-created in process.
+    N users each download over two links at once, LTE (from one eNB) and Wi-Fi (from the nearest of the APs),
+    joined by the GMA convergence layer. Every measurement interval (100 ms of simulated time by default) the
+    agent sets, per user, the share of that user's downlink traffic sent over Wi-Fi; the rest goes over LTE.
+    GMA quantises the share to integer units of its split burst (32 units for ``mx_algorithm`` "gma", so the
+    reported ``split_ratio`` moves in 3.125 % steps). The goal is high throughput at low one-way delay.
+    Users walk randomly, so link capacities change over time. Defaults (design.md §6): 4 users, eNB at
+    (0, 0), APs at (15, 0) and (35, 0), TCP downloads, LTE 10 MHz (50 RBs), 802.11ax 20 MHz.
+
+    The environment talks NetworkGym's JSON protocol: each step sends an ``env-action`` and receives an
+    ``env-measurement`` through :class:`netgym_lite.ipc.NetworkGymClient` (in memory by default; pass
+    ``transport=`` to use another). The adapters :func:`get_observation`, :func:`get_reward` and
+    :func:`get_policy` are public module functions, to reuse in custom observations and rewards.
+
+    ## Action Space
+
+    The action is a ``ndarray`` with shape ``(N,)``, ``Box(0, 1, (N,), float32)``: the Wi-Fi share of each
+    user's downlink (LTE gets ``1 − share``). It is sent as one ``gma::wifi::dl::split_ratio`` record
+    templated on the last ``gma::dl::rate`` record (its ``source``, ``id`` and ``ts`` copied).
+
+    | Num   | Action                       | Min | Max |
+    |-------|------------------------------|-----|-----|
+    | 0     | Wi-Fi share of user 1        | 0.0 | 1.0 |
+    | ...   | ...                          |     |     |
+    | N − 1 | Wi-Fi share of user N        | 0.0 | 1.0 |
+
+    ``env.step([])`` (an empty list or array) is the **system default**: it is sent as the record with
+    ``"value": []`` and GMA's own delay-based algorithm decides. A wrong shape, NaN/inf or a value outside
+    [0, 1] raises :class:`~netgym_lite.errors.ActionError` naming the index and value.
+
+    ## Observation Space
+
+    The observation is a ``ndarray`` with shape ``(3, N)``, ``Box(0, inf, (3, N), float32)``; column ``u``
+    is user ``u + 1``. A record value of −1 ("no value this interval") is reported as 0.
+
+    | Index  | Observation                                                   | Unit | Min | Max |
+    |--------|---------------------------------------------------------------|------|-----|-----|
+    | [0, u] | LTE max rate (``lte::dl::max_rate``: rate with all RBs)       | Mbps | 0   | Inf |
+    | [1, u] | Wi-Fi max rate (``wifi::dl::max_rate``: PHY rate to its AP)   | Mbps | 0   | Inf |
+    | [2, u] | delivered throughput (``gma::dl::rate``, after reordering)    | Mbps | 0   | Inf |
+
+    ## Rewards
+
+    Chosen by ``reward_type`` (default: the scenario's ``rl_config.reward_type``, else ``"utility"``); see
+    :func:`get_reward`. ``rate`` is ``gma::dl::rate`` (Mbps), ``owd`` is ``gma::dl::owd`` (ms); owd means
+    are over users with a valid owd (−1 = no packet delivered; NetworkGym averages the −1 in — a deliberate
+    difference).
+
+    - ``utility``: ``0.5·ln(mean rate) − 0.5·ln(mean owd)``, each ln of a non-positive value or empty mean
+      replaced by −10, clipped to [−10, 10].
+    - ``normalized_utility`` (the NeurIPS 2024 offline-RL study): ``ln(max(1e-9, mean(rate/(lte_max +
+      wifi_max)))) − ln(max(1e-9, mean(owd)/1000))``, a zero capacity counted as infinite, a missing owd as
+      1000 ms; not clipped.
+    - ``throughput``: mean rate (Mbps).
+    - ``delay``: −mean owd (ms); −1000 when no user has a valid owd.
+
+    ## Starting State
+
+    Users start at uniformly random positions in the configured area (or at ``user_locations``) and all
+    downlink traffic starts on Wi-Fi. The simulation runs ``measurement_start_time_ms`` (1000 ms) plus one
+    interval before the first observation, whose ``info["ts"]`` is 1100 by default. Randomness comes only from
+    the session's ``random_seed``.
+
+    ## Episode End
+
+    NetworkGym's session semantics (design.md §4): a session is E = ``episodes_per_session`` episodes of
+    L = ``steps_per_episode`` measurements; the first ``reset()`` receives measurement 1.
+
+    1. Truncation: the L-th measurement of an episode (one reset plus L − 1 steps). A later ``reset()``
+       without a seed continues the same session (same simulation): it re-sends the last action and returns
+       the next measurement as step 1 of the next episode.
+    2. Termination: the session's last measurement (L·E in all). ``terminated`` and ``truncated`` are then
+       both True; stepping further raises :class:`~netgym_lite.errors.SessionEnded`, and ``reset()`` starts
+       a new session with a seed drawn from the env's RNG.
+
+    ``reset(seed=s)`` always ends the running session and starts a new one with ``random_seed = s``: the same
+    seed gives the same run. The first ``reset()`` without a seed uses the scenario's ``random_seed`` (2).
+    ``info`` carries ``network_stats`` (the raw records), ``ts`` (sim ms), ``step`` (1..L), ``episode``,
+    ``measurement`` (1..L·E) and ``session_seed``.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym, netgym_lite
+    >>> env = gym.make("netgym-lite/TrafficMgmt-v0", num_users=4, steps_per_episode=20)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape
+    (3, 4)
+
+    ```
+
+    | Parameter     | Type                | Default                           | Description                                          |
+    |---------------|---------------------|-----------------------------------|------------------------------------------------------|
+    | `scenario`    | **str, dict, None** | `scenarios/traffic_mgmt.json`     | NetworkGym config (file path, shipped name or dict; whole config or only `env_config`) |
+    | `reward_type` | **str, None**       | scenario's `rl_config`, "utility" | one of "utility", "normalized_utility", "throughput", "delay" |
+    | `transport`   | **Transport, None** | private in-memory server          | connection to a NetworkGym(-compatible) server        |
+    | `render_mode` | **str, None**       | `None`                            | "ansi": `render()` returns a text table              |
+    | `**overrides` | env_config keys     |                                   | merged on top of the scenario, nested dicts key by key, e.g. `num_users=8`, `lte={"resource_block_num": 25}` |
+
+    ## Vectorized environment
+
+    Use Gymnasium's ``gym.make_vec("netgym-lite/TrafficMgmt-v0", num_envs=k, vectorization_mode="sync")``
+    (or "async"); each sub-environment owns its own session.
+
+    ## Version History
+
+    * v0: Initial version: NetworkGym ``nqos_split`` semantics, obs (3, N), Wi-Fi share action, four rewards.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 10}
+
+    def __init__(
+        self,
+        scenario: str | os.PathLike | Mapping | None = None,
+        *,
+        transport: Transport | None = None,
+        render_mode: str | None = None,
+        reward_type: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(
+                f"render_mode={render_mode!r} is invalid: allowed None or one of {self.metadata['render_modes']}"
+            )
+        self.render_mode = render_mode
+        self.cfg = load_config(scenario, env="nqos_split", **overrides)
+        self.env_config: dict = dict(self.cfg.raw)
+        self.reward_type = reward_type if reward_type is not None else reward_type_of(scenario)
+        if self.reward_type not in REWARD_TYPES:
+            raise ConfigError(
+                f"reward_type={self.reward_type!r} is invalid: allowed one of {', '.join(REWARD_TYPES)}"
+            )
+        self.num_users = self.cfg.num_users
+        self.steps_per_episode = self.cfg.steps_per_episode
+        self.measurements_per_session = self.cfg.measurements_per_session
+        self.observation_space = spaces.Box(0.0, np.inf, (3, self.num_users), np.float32)
+        self.action_space = spaces.Box(0.0, 1.0, (self.num_users,), np.float32)
+
+        self._server: Server | None = None
+        if transport is None:
+            self._server = Server()
+            transport = self._server.connect()
+        self.client = NetworkGymClient(transport)
+
+        self._records: list[dict] = []
+        self._in_session = False  # a session is running (not yet terminated)
+        self._ever_started = False
+        self._step = 0  # measurement index within the episode, 1..L
+        self._episode = 0
+        self._measurement = 0  # measurement index within the session, 1..L·E
+        self._session_seed: int | None = None
+        self._last_action: np.ndarray | None = None  # None = system default
+        self._last_obs: np.ndarray | None = None
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def _template(self) -> dict:
+        rec = find_record(self._records, *TEMPLATE_RECORD)
+        if rec is not None:
+            return rec  # type: ignore[return-value]
+        # gma::dl::rate not subscribed: build an equivalent template.
+        return {"source": TEMPLATE_RECORD[0], "name": TEMPLATE_RECORD[1],
+                "id": list(range(1, self.num_users + 1)), "ts": self.client.last_ts, "value": []}
+
+    def _info(self) -> dict:
+        return {
+            "network_stats": self._records,
+            "ts": self.client.last_ts,
+            "step": self._step,
+            "episode": self._episode,
+            "measurement": self._measurement,
+            "session_seed": self._session_seed,
+        }
+
+    def _observe(self, records: list[dict]) -> np.ndarray:
+        self._records = records
+        obs = get_observation(records, self.num_users)
+        self._last_obs = obs
+        return obs
+
+    # ------------------------------------------------------------------------------------------ Gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """Start a new session (seeded, first, or after termination) or the next episode of the running one."""
+        super().reset(seed=seed)
+        if seed is not None or not self._in_session:
+            if seed is not None:
+                session_seed = int(seed)
+            elif not self._ever_started:
+                session_seed = self.cfg.random_seed
+            else:
+                session_seed = int(self.np_random.integers(0, 2**31 - 1))
+            self._in_session = False
+            records = self.client.connect(dict(self.env_config, random_seed=session_seed))
+            self._ever_started = True
+            self._in_session = True
+            self._session_seed = session_seed
+            self._episode = 1
+            self._measurement = 1
+            self._last_action = None
+        else:
+            # Next episode of the same session: re-send the last action, templated on the latest measurement.
+            records = self.client.step(get_policy(self._last_action, self._template()))
+            self._episode += 1
+            self._measurement += 1
+            if self._measurement >= self.measurements_per_session:
+                self._in_session = False
+        self._step = 1
+        obs = self._observe(records)
+        return obs, self._info()
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """Send one action, receive the next measurement; see the class docstring for the episode rules."""
+        if not self._ever_started:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if not self._in_session:
+            raise SessionEnded(
+                f"the session is over (all {self.measurements_per_session} measurements were received): "
+                "call reset() to start a new session"
+            )
+        if self._step >= self.steps_per_episode:
+            raise gym.error.ResetNeeded(
+                f"the episode was truncated after {self.steps_per_episode} measurements: call reset() to "
+                "start the next episode of this session"
+            )
+        shares = validate_action(action, self.num_users)
+        records = self.client.step(get_policy(shares, self._template()))
+        self._last_action = shares
+        self._step += 1
+        self._measurement += 1
+        terminated = self._measurement >= self.measurements_per_session
+        truncated = terminated or self._step >= self.steps_per_episode
+        if terminated:
+            self._in_session = False
+        obs = self._observe(records)
+        reward = get_reward(records, self.reward_type)
+        return obs, reward, terminated, truncated, self._info()
+
+    def render(self) -> str | None:
+        """``render_mode="ansi"``: a text table of the last observation (None otherwise)."""
+        if self.render_mode != "ansi":
+            return None
+        lines = [f"ts={self.client.last_ts} ms  episode {self._episode} step {self._step}/{self.steps_per_episode}",
+                 "user  lte_max_mbps  wifi_max_mbps  rate_mbps"]
+        if self._last_obs is not None:
+            for u in range(self.num_users):
+                lte, wifi, rate = self._last_obs[:, u]
+                lines.append(f"{u + 1:>4}  {lte:>12.2f}  {wifi:>13.2f}  {rate:>9.2f}")
+        return "\n".join(lines) + "\n"
+
+    def close(self) -> None:
+        """Close the connection (the private in-memory server drops the session)."""
+        self.client.close()
+        self._in_session = False
+        if self._server is not None:
+            self._server.close()
