@@ -1,0 +1,80 @@
+"""The ``netgym-lite run`` command: exit codes, progress, KPI summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import netgym_lite.ipc.session as session_mod
+import netgym_lite.sim
+from netgym_lite.cli import main
+from netgym_lite.config_types import ScenarioConfig
+
+real_sim = pytest.mark.skipif(not hasattr(netgym_lite.sim, "Simulation"),
+                              reason="netgym_lite.sim.Simulation is not implemented yet")
+
+
+class FakeSimulation:
+    """Constant records: user u gets u Mbps at 10·u ms, 50 % on Wi-Fi."""
+
+    def __init__(self, cfg: ScenarioConfig) -> None:
+        self.cfg, self.num_users, self.ts_ms = cfg, cfg.num_users, 0
+
+    def set_wifi_split(self, shares: np.ndarray) -> None:
+        pass
+
+    def advance(self) -> list[dict]:
+        self.ts_ms = self.ts_ms + 100 if self.ts_ms else 1100
+        ids = list(range(1, self.num_users + 1))
+
+        def rec(source: str, name: str, values: list) -> dict:
+            return {"source": source, "name": name, "id": list(ids), "ts": self.ts_ms, "value": values}
+
+        return [rec("lte", "dl::max_rate", [30.0] * len(ids)), rec("wifi", "dl::max_rate", [70.0] * len(ids)),
+                rec("gma", "dl::rate", [float(u) for u in ids]), rec("gma", "dl::owd", [10.0 * u for u in ids]),
+                rec("gma", "wifi::dl::split_ratio", [50.0] * len(ids))]
+
+
+@pytest.fixture
+def fake_sim(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session_mod, "default_sim_factory", FakeSimulation)
+
+
+def test_run_three_steps_prints_the_kpi_summary(fake_sim, capsys) -> None:
+    assert main(["run", "--steps", "3", "--set", "num_users=2"]) == 0
+    out, err = capsys.readouterr()
+    assert "3/3 steps" in err
+    assert "throughput_mbps" in out and "owd_ms" in out and "wifi_split_%" in out
+    lines = out.splitlines()
+    user1 = next(line for line in lines if line.split()[:1] == ["1"])
+    assert user1.split() == ["1", "1.000", "10.00", "50.0"]
+    total = next(line for line in lines if line.startswith(" total"))
+    assert total.split() == ["total", "3.000", "15.00", "50.0"]
+    assert "mean reward" in out and "over 2 steps" in out
+
+
+def test_default_is_one_whole_session_with_resets_between_episodes(fake_sim, capsys) -> None:
+    args = ["run", "--agent", "random", "--seed", "3", "--set", "steps_per_episode=3",
+            "--set", "episodes_per_session=2", "--reward-type", "throughput", "-q"]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "6 steps" in out and "seed 3" in out
+    assert "mean reward: 2.5000 over 4 steps" in out  # 4 env steps, mean rate (1+2+3+4)/4
+
+
+def test_errors_print_one_line_and_exit_2(fake_sim, capsys, tmp_path) -> None:
+    assert main(["run", "--scenario", str(tmp_path / "missing.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("netgym-lite: error:") and "Traceback" not in err
+    assert main(["run", "--set", "steps_per_episode=1"]) == 2
+    assert "steps_per_episode" in capsys.readouterr().err
+    assert main(["run", "--steps", "0"]) == 2
+    assert main(["run", "--agent", "clever"]) == 2  # argparse usage error
+
+
+@real_sim
+def test_run_with_the_real_simulation(capsys) -> None:
+    assert main(["run", "--steps", "3", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "throughput_mbps" in out and "mean reward" in out
