@@ -1,0 +1,199 @@
+"""The typed internal scenario configuration.
+
+Every NetworkGym ``env_config`` dialect is normalised by :mod:`netgym_lite.config` into one
+:class:`ScenarioConfig`; the simulation only ever reads this form. Units live in the field names
+(``_ms``, ``_m``, ``_mbps``, ``_dbm``, ``_db``, ``_ghz``, ``_mhz``). All instances are frozen: a change of
+configuration is a new config (``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Link ids used throughout netgym-lite (array index order).  NetworkGym's own link ids on the wire are
+# Wi-Fi 0, NR 2, LTE 11; records use the names "wifi"/"lte"/"nr".
+LINK_WIFI = 0
+LINK_LTE = 1
+NUM_LINKS = 2
+LINK_NAMES = ("wifi", "lte")
+
+
+@dataclass(frozen=True)
+class Position:
+    """A point in metres."""
+
+    x: float
+    y: float
+    z: float
+
+
+@dataclass(frozen=True)
+class UserArea:
+    """Rectangle users start in and walk inside (metres); ``z`` is the users' antenna height."""
+
+    min_x: float = 0.0
+    max_x: float = 55.0
+    min_y: float = 0.0
+    max_y: float = 10.0
+    z: float = 1.5
+
+
+@dataclass(frozen=True)
+class RandomWalk:
+    """ns-3 RandomWalk2d in distance mode, as NetworkGym configures it (``user_random_walk``)."""
+
+    min_speed_mps: float = 1.0
+    max_speed_mps: float = 2.0
+    min_direction_rad: float = 0.0
+    max_direction_rad: float = 6.283184
+    distance_m: float = 3.0
+
+
+@dataclass(frozen=True)
+class PathLoss:
+    """Log-distance path loss PL(d) = PL(d0) + 10 n log10(d/d0) (Rappaport, Wireless Comms, eq. 4.68)."""
+
+    model: str = "log_distance"
+    exponent: float = 3.0
+    reference_loss_db: float = 46.68
+    reference_distance_m: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrafficConfig:
+    """Downlink traffic of every user.
+
+    ``transport`` is "tcp" (loss-based NewReno-like sender, backlogged) or "udp" (CBR, or Poisson when
+    ``udp_poisson_arrival``); each user's UDP rate is drawn uniformly in [min, max] Mbps at session start.
+    """
+
+    transport: str = "tcp"
+    udp_poisson_arrival: bool = True
+    min_udp_rate_per_user_mbps: float = 6.0
+    max_udp_rate_per_user_mbps: float = 6.0
+    packet_size_bytes: int = 1400
+
+
+@dataclass(frozen=True)
+class QosRequirement:
+    """Delay bound and test thresholds used for ``delay_violation`` / ``delay_test_*`` / ``qos_rate``."""
+
+    delay_bound_ms: float = 100.0
+    delay_test_1_thresh_ms: float = 1_000_000.0
+    delay_test_2_thresh_ms: float = 1_000_000.0
+    delay_violation_target: float = 0.02
+    loss_target: float = 0.001
+    # Length of a QoS test window (NetworkGym's ``per_slice_config.qos_test_duration_ms``; design.md §6 QoSSteer).
+    test_duration_ms: float = 500.0
+
+
+@dataclass(frozen=True)
+class GmaConfig:
+    """Generic Multi-Access (GMA) convergence layer settings.
+
+    ``delay_threshold_ms`` / ``stable`` / ``loss_balancing`` drive the system-default split algorithm
+    (NetworkGym's scenario: 10 ms, stable on; the ns-3 attribute default is 5 ms).
+    ``split_burst`` is the number of integer units a split is quantised to (32 for mx_algorithm "gma").
+    ``reordering_timeout_ms``: how long the receiver holds out-of-order packets waiting for a gap.
+    """
+
+    downlink_mode: str = "split"
+    uplink_mode: str = "auto"
+    mx_algorithm: str = "gma"
+    enable_dynamic_flow_prioritization: bool = False
+    measurement_interval_ms: int = 100
+    measurement_guard_interval_ms: int = 0
+    delay_threshold_ms: float = 10.0
+    stable: bool = True
+    loss_balancing: bool = False
+    split_burst: int = 32
+    reordering_timeout_ms: float = 20.0
+
+
+@dataclass(frozen=True)
+class WifiConfig:
+    """Wi-Fi radio and MAC settings (netgym-lite's own keys in design.md §7 plus NetworkGym's)."""
+
+    standard: str = "802.11ax"
+    channel_width_mhz: int = 20
+    spatial_streams: int = 1
+    frequency_ghz: float = 5.0
+    tx_power_dbm: float = 16.0
+    noise_figure_db: float = 7.0
+    path_loss: PathLoss = field(default_factory=PathLoss)
+    shadowing_std_db: float = 0.0
+    rate_control: str = "ideal"
+    max_ampdu_bytes: int = 65535
+    # 500 packets per user: ns-3's default Wi-Fi MAC queue (500 packets); with it a saturated 14 Mbps
+    # station sees ~400 ms of queueing, the figure ns-3 reports (shared/reference/ns3.md, layout A).
+    ap_queue_packets: int = 500
+    backhaul_delay_ms: float = 0.0
+    ap_share_same_band: bool = False
+    enable_rx_signal_based_handover: bool = False
+    measurement_interval_ms: int = 100
+    measurement_guard_interval_ms: int = 0
+
+
+@dataclass(frozen=True)
+class LteConfig:
+    """LTE radio and MAC settings."""
+
+    resource_block_num: int = 50
+    tx_power_dbm: float = 30.0
+    noise_figure_db: float = 9.0
+    frequency_ghz: float = 2.12
+    path_loss: PathLoss = field(default_factory=lambda: PathLoss(reference_loss_db=38.97))
+    shadowing_std_db: float = 0.0
+    scheduler: str = "pf"
+    rlc_buffer_bytes: int = 10240
+    backhaul_delay_ms: float = 0.0
+    measurement_interval_ms: int = 100
+    measurement_guard_interval_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """One normalised scenario: everything the simulation and the session need.
+
+    ``raw`` keeps the validated NetworkGym ``env_config`` dict as received (what goes on the wire).
+    """
+
+    env: str = "nqos_split"
+    num_users: int = 4
+    steps_per_episode: int = 10
+    episodes_per_session: int = 5
+    random_seed: int = 2
+    downlink: bool = True
+    max_wait_time_for_action_ms: int = 600_000
+    measurement_start_time_ms: int = 1000
+    measurement_interval_ms: int = 100
+    measurement_guard_interval_ms: int = 0
+    subscribed_network_stats: tuple[str, ...] = ()
+    lte_enb_locations: tuple[Position, ...] = (Position(0.0, 0.0, 3.0),)
+    wifi_ap_locations: tuple[Position, ...] = (Position(15.0, 0.0, 3.0), Position(35.0, 0.0, 3.0))
+    user_locations: tuple[Position, ...] | None = None
+    user_location_range: UserArea = field(default_factory=UserArea)
+    user_random_walk: RandomWalk = field(default_factory=RandomWalk)
+    traffic: TrafficConfig = field(default_factory=TrafficConfig)
+    qos: QosRequirement = field(default_factory=QosRequirement)
+    gma: GmaConfig = field(default_factory=GmaConfig)
+    wifi: WifiConfig = field(default_factory=WifiConfig)
+    lte: LteConfig = field(default_factory=LteConfig)
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def step_interval_ms(self) -> int:
+        """Simulated time between two measurements (interval + guard)."""
+        return self.measurement_interval_ms + self.measurement_guard_interval_ms
+
+    @property
+    def env_end_time_ms(self) -> int:
+        """NetworkGym's session end: start + interval * (L*E + 1)."""
+        return self.measurement_start_time_ms + self.step_interval_ms * (
+            self.steps_per_episode * self.episodes_per_session + 1
+        )
+
+    @property
+    def measurements_per_session(self) -> int:
+        """L*E: the number of env-measurement messages a session sends."""
+        return self.steps_per_episode * self.episodes_per_session
