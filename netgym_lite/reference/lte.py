@@ -1,0 +1,146 @@
+"""LTE of the SimPy reference (docs/models.md "LTE"): per-user RLC byte buffers with tail drop and one
+SimPy process running the 1 ms TTIs with the RBG-by-RBG PF or RR scheduler; a packet whose last byte is
+scheduled in TTI t reaches the UE at t + 1 ms (TTI) + 2 ms (processing).
+
+Formulas come from :mod:`netgym_lite.models.channel` and :mod:`netgym_lite.models.lte_phy` (reused).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Generator
+
+import numpy as np
+import simpy
+
+from netgym_lite.config_types import ScenarioConfig
+from netgym_lite.errors import ConfigError, field_error
+from netgym_lite.models.channel import snr_db
+from netgym_lite.models.lte_phy import RB_BANDWIDTH_HZ, bits_per_rb, rbg_size
+from netgym_lite.reference.common import DelayLine, Packet, Recorder
+
+TTI_MS = 1.0
+PROCESSING_MS = 2.0
+PF_WINDOW_TTIS = 100.0  # avg ← (1 − 1/100)·avg + (1/100)·served bits
+PF_MIN_AVG = 1e-9
+SCHEDULERS = ("pf", "rr")
+
+
+def lte_snr_db(cfg: ScenarioConfig, user_xyz: np.ndarray, shadow_db: np.ndarray) -> np.ndarray:
+    """Per-RB SNR (dB) of every user to eNB 0: power spread over all RBs, noise over 180 kHz."""
+    lte = cfg.lte
+    enb = cfg.lte_enb_locations[0]
+    dist = np.linalg.norm(user_xyz - np.array([enb.x, enb.y, enb.z]), axis=1)
+    per_rb_power = lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num)
+    return snr_db(dist, per_rb_power, RB_BANDWIDTH_HZ, lte.noise_figure_db, lte.path_loss.exponent,
+                  lte.path_loss.reference_loss_db, lte.path_loss.reference_distance_m, shadow_db)
+
+
+class LteCell:
+    """The eNB: RLC buffers and the TTI process.
+
+    The RLC buffer occupancy is the sum of not-yet-scheduled bytes of the packets in it (a partly scheduled
+    packet counts with its remainder); a packet is tail-dropped when occupancy + size would exceed
+    ``rlc_buffer_bytes``. A packet arriving exactly at a TTI instant is seen by that TTI if SimPy processes
+    its arrival first (FIFO order at equal times).
+    """
+
+    def __init__(self, env: simpy.Environment, cfg: ScenarioConfig, user_xyz: np.ndarray,
+                 shadow_db: np.ndarray, deliver: Callable[[Packet], None], recorder: Recorder) -> None:
+        lte = cfg.lte
+        scheduler = lte.scheduler.lower()
+        if scheduler not in SCHEDULERS:
+            raise field_error(ConfigError, "lte.scheduler", lte.scheduler, "'pf' or 'rr'")
+        self.env = env
+        self.recorder = recorder
+        self.scheduler = scheduler
+        n = len(user_xyz)
+        self.num_rbs = int(lte.resource_block_num)
+        self.buffer_bytes = float(lte.rlc_buffer_bytes)
+        self.snr_db = lte_snr_db(cfg, user_xyz, shadow_db)
+        self.bits_per_rb = np.array([bits_per_rb(float(s)) for s in self.snr_db], dtype=np.int64)
+        # PF's rate_u: the full-cell rate (bits per TTI with all RBs).
+        self.full_rate_bits = self.bits_per_rb * self.num_rbs
+        size = rbg_size(self.num_rbs)
+        self.rbg_sizes = [size] * (self.num_rbs // size) + ([self.num_rbs % size] if self.num_rbs % size else [])
+        self.queues: list[deque[Packet]] = [deque() for _ in range(n)]
+        self.queued_bytes = np.zeros(n)  # unscheduled bytes per RLC buffer
+        self.avg_bits = np.zeros(n)  # PF average served bits per TTI
+        self.last_served = np.full(n, -1, dtype=np.int64)  # RR: stamp of the user's last RBG
+        self._rbg_stamp = 0
+        self.rbs_used = np.zeros(n, dtype=np.int64)
+        # TTI (1 ms) + eNB/UE processing (2 ms) between scheduling a packet's last byte and the UE.
+        self.air = DelayLine(env, TTI_MS + PROCESSING_MS, self._to_ue, n)
+        self.deliver = deliver
+        env.process(self._run())
+
+    def enqueue(self, pkt: Packet) -> None:
+        """A packet reached the eNB from the backhaul: RLC tail drop, or append to the user's buffer."""
+        u = pkt.user
+        if self.queued_bytes[u] + pkt.size > self.buffer_bytes:
+            self.recorder.on_drop(pkt, self.env.now)
+            return
+        pkt.remaining = float(pkt.size)
+        self.queues[u].append(pkt)
+        self.queued_bytes[u] += pkt.size
+
+    def _to_ue(self, pkt: Packet) -> None:
+        pkt.t_arrival = self.env.now
+        self.deliver(pkt)
+
+    def _choose(self, candidates: list[int]) -> int:
+        """The user given the next RBG (ties: lowest index)."""
+        if self.scheduler == "pf":
+            # PF metric rate_u / max(avg_u, 1e-9); avg is only updated after the TTI.
+            return max(candidates, key=lambda u: (self.full_rate_bits[u] / max(self.avg_bits[u], PF_MIN_AVG), -u))
+        # RR: the user served least recently, "served" meaning given an RBG (stamps count RBG assignments;
+        # never served = −1), so RR rotates RBG by RBG within a TTI.
+        return min(candidates, key=lambda u: (self.last_served[u], u))
+
+    def _take_bytes(self, user: int, nbytes: float) -> None:
+        """Schedule ``nbytes`` from the head of ``user``'s buffer; packets whose last byte is scheduled
+        leave the buffer for the air (RLC UM segmentation: a packet may span TTIs)."""
+        q = self.queues[user]
+        while nbytes > 0.0 and q:
+            head = q[0]
+            take = min(nbytes, head.remaining)
+            head.remaining -= take
+            nbytes -= take
+            self.queued_bytes[user] -= take
+            if head.remaining <= 0.0:
+                self.air.put(q.popleft())
+
+    def _schedule_tti(self) -> None:
+        """One TTI, RBG by RBG (docs/models.md "LTE", scheduler). RBG bits are multiples of 1/8 byte, so
+        the float byte counts stay exact."""
+        served_bits = np.zeros(len(self.queues))
+        for rbs in self.rbg_sizes:
+            candidates = [u for u in range(len(self.queues))
+                          if self.queued_bytes[u] > 0.0 and self.bits_per_rb[u] > 0]
+            if not candidates:
+                break
+            u = self._choose(candidates)
+            if self.scheduler == "rr":
+                self.last_served[u] = self._rbg_stamp
+                self._rbg_stamp += 1
+            rbg_bytes = self.bits_per_rb[u] * rbs / 8.0
+            taken = min(rbg_bytes, self.queued_bytes[u])
+            # PF's served_bits: the bits actually taken from the buffer (≤ the RBG's capacity when the
+            # buffer empties part-way through the RBG; equal to it whenever the user stays backlogged).
+            served_bits[u] += 8.0 * taken
+            self.rbs_used[u] += rbs
+            self._take_bytes(u, rbg_bytes)
+        # PF average over ~100 TTIs, updated for every user after every TTI.
+        self.avg_bits = (1.0 - 1.0 / PF_WINDOW_TTIS) * self.avg_bits + served_bits / PF_WINDOW_TTIS
+
+    def _run(self) -> Generator[simpy.Event, None, None]:
+        """TTIs at t = 0, 1, 2, … ms."""
+        while True:
+            self._schedule_tti()
+            yield self.env.timeout(TTI_MS)
+
+    @property
+    def in_buffer(self) -> np.ndarray:
+        """Packets per user still in the RLC buffer (including a partly scheduled head)."""
+        return np.array([len(q) for q in self.queues], dtype=np.int64)
