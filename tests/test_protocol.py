@@ -265,3 +265,11 @@ def test_session_with_fake_sim_echoes_ts_and_applies_shares() -> None:
     assert second["type"] == "env-measurement" and second["network_stats"][0]["ts"] == 1200
     np.testing.assert_array_equal(session.sim.shares[0], [0.3, np.nan])
     assert session.state == "ended"
+
+
+def test_inproc_transport_without_copy_hands_over_the_same_dicts() -> None:
+    seen = []
+    t = InProcTransport(lambda i, msg: seen.append(msg) or [msg], copy=False)
+    msg = {"type": "env-action", "action_list": []}
+    t.send(msg)
+    assert seen[0] is msg and t.recv() is msg

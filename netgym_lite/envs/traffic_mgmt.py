@@ -322,8 +322,11 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
 
         self._server: Server | None = None
         if transport is None:
+            # Private in-memory server. Messages are handed over without copying: neither side keeps or
+            # mutates them and the simulation builds fresh records every interval (check_env's
+            # "data not reused" check pins this), which saves ~50 µs per step.
             self._server = Server()
-            transport = self._server.connect()
+            transport = self._server.connect(copy=False)
         self.client = NetworkGymClient(transport)
 
         self._records: list[dict] = []

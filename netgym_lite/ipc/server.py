@@ -74,10 +74,17 @@ class Server:
             del self.sessions[ident]
         return gone
 
-    def connect(self, identity: str | None = None, *, check_json: bool = False) -> InProcTransport:
-        """Open an in-memory connection to this server (closing it drops the identity's session)."""
+    def connect(
+        self, identity: str | None = None, *, check_json: bool = False, copy: bool = True
+    ) -> InProcTransport:
+        """Open an in-memory connection to this server (closing it drops the identity's session).
+
+        ``check_json`` and ``copy`` are those of :class:`~netgym_lite.ipc.transport.InProcTransport`.
+        """
         ident = identity if identity is not None else new_identity()
-        return InProcTransport(self.handle, ident, check_json=check_json, on_close=lambda: self.drop(ident))
+        return InProcTransport(
+            self.handle, ident, check_json=check_json, copy=copy, on_close=lambda: self.drop(ident)
+        )
 
     def close(self) -> None:
         """Drop every session."""
