@@ -273,3 +273,30 @@ def test_inproc_transport_without_copy_hands_over_the_same_dicts() -> None:
     msg = {"type": "env-action", "action_list": []}
     t.send(msg)
     assert seen[0] is msg and t.recv() is msg
+
+
+def test_client_retries_env_start_once_after_networkgym_mapping_exits() -> None:
+    from netgym_lite.ipc.client import NetworkGymClient
+
+    starts = []
+    rec = {"source": "gma", "name": "dl::rate", "id": [1], "ts": 1100, "value": [1.0]}
+
+    def networkgym_broker(identity: str, msg: dict) -> list[dict]:
+        starts.append(msg)
+        if len(starts) == 1:
+            return [{"type": "env-error", "error_msg": f"{identity} Mapping Exits! Drop the mapping."}]
+        return [m.env_measurement([rec])]
+
+    client = NetworkGymClient(InProcTransport(networkgym_broker, "alice-0"), retry_delay_s=0.0)
+    assert client.connect({"env": "nqos_split"}) == [rec]
+    assert len(starts) == 2 and client.last_ts == 1100
+
+
+def test_ipc_never_imports_the_models() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, netgym_lite.ipc, netgym_lite.ipc.messages, netgym_lite.ipc.session;"
+            "bad = [m for m in sys.modules if m.startswith(('netgym_lite.models', 'netgym_lite.sim', 'netgym_lite.core'))];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

@@ -8,6 +8,7 @@ an ``env-error`` becomes the :class:`~netgym_lite.errors.NetgymError` subclass n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,10 @@ class NetworkGymClient:
         transport: the connection to the server.
         timeout_s: how long to wait for each reply (NetworkGym's client waits 60 s).
         validate: fully validate every measurement (records' keys and types; slower).
+        retry_delay_s: NetworkGym's broker answers a second env-start from the same identity with an
+            env-error "...Mapping Exits..." and drops the mapping; the client then retries the env-start once
+            after this delay, as NetworkGym's own ``reset()`` does (netgym-lite's server replaces the session
+            instead, so no retry happens there).
 
     Attributes:
         last_ts: ts of the last measurement received (None before the first); action records must echo it.
@@ -48,8 +53,11 @@ class NetworkGymClient:
         measurements: measurements received since :meth:`connect`.
     """
 
-    def __init__(self, transport: Transport, *, timeout_s: float = 60.0, validate: bool = False) -> None:
+    def __init__(
+        self, transport: Transport, *, timeout_s: float = 60.0, validate: bool = False, retry_delay_s: float = 1.0
+    ) -> None:
         self.transport = transport
+        self.retry_delay_s = retry_delay_s
         self.timeout_s = timeout_s
         self.validate = validate
         self.last_ts: int | None = None
@@ -62,7 +70,15 @@ class NetworkGymClient:
         self.last_ts = None
         self.last_records = []
         self.measurements = 0
-        self.transport.send(m.env_start(env_config))
+        start = m.env_start(env_config)
+        self.transport.send(start)
+        try:
+            return self.recv_measurement()
+        except NetgymError as e:
+            if "mapping exits" not in str(e).lower():
+                raise
+        time.sleep(self.retry_delay_s)
+        self.transport.send(start)
         return self.recv_measurement()
 
     def send_action(self, action_list: dict | list[dict]) -> None:
