@@ -1,0 +1,57 @@
+"""The event loop: ``run_until`` pops events in time order and hands each to its model.
+
+Promise: after ``run_until(s, p, t_end)`` every event with time < ``t_end`` has been handled, none later;
+``s.clock[0] == t_end``. Events at exactly ``t_end`` belong to the next interval. The loop is one numba
+function, so Python is entered once per call, never per event.
+"""
+
+from __future__ import annotations
+
+from ..models.gma_reorder import gma_receive, on_reorder_timeout
+from ..models.lte import lte_enqueue, on_lte_tti
+from ..models.tcp import on_tcp_ack, on_tcp_rto
+from ..models.traffic import on_udp_arrival
+from ..models.wifi import on_txop_end, wifi_enqueue
+from .events import (
+    EV_LINK_ARRIVAL,
+    EV_LTE_TTI,
+    EV_REORDER_TIMEOUT,
+    EV_TCP_ACK,
+    EV_TCP_RTO,
+    EV_UDP_ARRIVAL,
+    EV_UE_ARRIVAL,
+    EV_WIFI_TXOP_END,
+    next_time,
+    pop,
+)
+from .jit import kernel
+
+LINK_WIFI = 0
+
+
+@kernel
+def run_until(s, p, t_end_ms: float) -> None:
+    """Handle every pending event with time < ``t_end_ms`` (see module docstring)."""
+    while next_time(s) < t_end_ms:
+        t, kind, a, b = pop(s)
+        s.clock[0] = t
+        if kind == EV_LINK_ARRIVAL:
+            if s.pkt_link[a] == LINK_WIFI:
+                wifi_enqueue(s, p, t, a)
+            else:
+                lte_enqueue(s, p, a)
+        elif kind == EV_UE_ARRIVAL:
+            gma_receive(s, p, t, a)
+        elif kind == EV_WIFI_TXOP_END:
+            on_txop_end(s, p, t, a)
+        elif kind == EV_LTE_TTI:
+            on_lte_tti(s, p, t)
+        elif kind == EV_UDP_ARRIVAL:
+            on_udp_arrival(s, p, t, a)
+        elif kind == EV_TCP_ACK:
+            on_tcp_ack(s, p, t, a, b)
+        elif kind == EV_TCP_RTO:
+            on_tcp_rto(s, p, t, a)
+        elif kind == EV_REORDER_TIMEOUT:
+            on_reorder_timeout(s, p, t, a)
+    s.clock[0] = t_end_ms

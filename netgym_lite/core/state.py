@@ -1,0 +1,179 @@
+"""Simulation state: named tuples of numpy arrays (struct of arrays), one group per model.
+
+Kernels receive ``(s, p)``: ``s`` is the mutable :class:`State`, ``p`` the read-only :class:`Params`.
+Link index 0 is Wi-Fi, 1 is LTE (``config_types.LINK_WIFI`` / ``LINK_LTE``). Sizes are fixed at
+construction from the scenario's bounds (queue limits, TCP window), so the hot loop never allocates.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+TCP_WINDOW = 4096  # receiver window in packets; also the size of the per-user sequence rings
+REORDER_SLOTS = 8192  # GMA receiver ring (power of two, > any gap a run can open)
+MAX_AMPDU_MPDUS = 64  # Block Ack window (ns-3 default)
+
+TRANSPORT_UDP = 0
+TRANSPORT_TCP = 1
+SCHED_PF = 0
+SCHED_RR = 1
+
+
+class Params(NamedTuple):
+    """Scenario constants the kernels read (never written after construction)."""
+
+    num_users: int
+    num_aps: int
+    num_channels: int
+    packet_size_bytes: int
+    transport: int
+    udp_poisson: bool
+    traffic_start_ms: float
+    wifi_backhaul_ms: float
+    lte_backhaul_ms: float
+    wifi_overhead_us: float
+    wifi_max_ampdu_bytes: float
+    wifi_queue_packets: int
+    ap_channel: np.ndarray  # int64[num_aps]
+    ap_pos: np.ndarray  # float64[num_aps, 3]
+    enb_pos: np.ndarray  # float64[3]
+    wifi_rates_mbps: np.ndarray  # PHY rate per MCS
+    wifi_min_snr_db: np.ndarray  # minimum SNR per MCS
+    wifi_tx_power_dbm: float
+    wifi_noise_dbm: float  # noise over the channel width incl. noise figure
+    wifi_pl: np.ndarray  # [exponent, reference loss dB, reference distance m]
+    handover: bool
+    lte_rbs: int
+    lte_rbg_size: int
+    lte_scheduler: int
+    lte_rlc_bytes: int
+    lte_proc_delay_ms: float
+    lte_tx_per_rb_dbm: float
+    lte_noise_per_rb_dbm: float
+    lte_pl: np.ndarray
+    split_burst: int
+    reorder_timeout_ms: float
+    ack_delay_wifi_ms: float
+    ack_delay_lte_ms: float
+    delay_bound_ms: float
+    delay_test_1_ms: float
+    delay_test_2_ms: float
+    gma_threshold_ms: float
+    gma_stable: bool
+    gma_loss_balancing: bool
+    area: np.ndarray  # [min_x, max_x, min_y, max_y]
+    walk: np.ndarray  # [min_speed, max_speed, min_dir, max_dir, distance]
+
+
+class State(NamedTuple):
+    """Everything one simulation mutates: one flat named tuple of arrays.
+
+    Flat on purpose: numba passes a nested tuple of mixed array types to every kernel call at a cost of
+    ~1 µs, a flat one for free. Fields are grouped by model with a prefix (``q_``, ``wifi_``, ``lte_``,
+    ``pkt_``, ``rx_``, ``tcp_``, ``st_``, ``ev_``; per-user radio/mobility/GMA-sender fields have none).
+    """
+
+    # --- event queue (core/events.py)
+    ev_t: np.ndarray  # float64[cap] event times
+    ev_seq: np.ndarray  # int64[cap] insertion numbers (tie-break)
+    ev_kind: np.ndarray  # int64[cap]
+    ev_a: np.ndarray  # int64[cap]
+    ev_b: np.ndarray  # int64[cap]
+    ev_counters: np.ndarray  # int64[4]: size, next insertion number, overflow flag, events processed
+    rng: np.ndarray  # uint64[streams, 4]
+    clock: np.ndarray  # float64[1]: current simulated time (ms)
+    # --- users: Per-user radio, mobility and GMA-sender state.
+    pos: np.ndarray  # float64[U, 3]
+    walk_speed: np.ndarray  # m/s of the current walk segment
+    walk_dir: np.ndarray  # radians
+    walk_left_m: np.ndarray  # metres left in the current segment
+    wifi_shadow_db: np.ndarray  # float64[U, num_aps]
+    lte_shadow_db: np.ndarray  # float64[U]
+    wifi_ap: np.ndarray  # int64[U] associated AP
+    wifi_rate_mbps: np.ndarray  # PHY rate at the current SNR (0 = out of range)
+    lte_bits_per_rb: np.ndarray  # int64[U]
+    udp_rate_mbps: np.ndarray
+    wifi_units: np.ndarray  # int64[U]: GMA split, Wi-Fi units out of split_burst
+    gma_acc: np.ndarray  # int64[U]: split accumulator
+    gma_tx_seq: np.ndarray  # int64[U]: next GMA sequence number
+    gma_counter: np.ndarray  # int64[U, 2]: system-default step counters per link
+    gma_last_owd: np.ndarray  # float64[U, 2]: owd per link seen by the system default last time
+    ack_link: np.ndarray  # int64[U]
+    link_seq_tx: np.ndarray  # int64[U, 2]: next per-link sequence number (GMA's LSN) at the sender
+    link_seq_map: np.ndarray  # int64[U, 2, REORDER_SLOTS]: GMA sequence number sent with each LSN
+    # --- queues: Per-user, per-link FIFO rings of packet ids at the AP / eNB.
+    q_buf: np.ndarray  # int64[U, 2, cap]
+    q_head: np.ndarray  # int64[U, 2]
+    q_length: np.ndarray  # int64[U, 2]
+    q_nbytes: np.ndarray  # int64[U, 2]
+    q_lte_head_left: np.ndarray  # int64[U]: bytes of the LTE head packet not yet scheduled
+    # --- wifi: Per-channel TXOP state and per-user fair-share counters.
+    wifi_busy: np.ndarray  # bool[num_channels]
+    wifi_txop_user: np.ndarray  # int64[num_channels]
+    wifi_txop_npkts: np.ndarray  # int64[num_channels]
+    wifi_txop_bytes: np.ndarray  # int64[num_channels]
+    wifi_txop_collided: np.ndarray  # bool[num_channels]
+    wifi_served_bytes: np.ndarray  # float64[U] virtual time (bytes)
+    # --- lte: Scheduler state.
+    lte_pf_avg_bits: np.ndarray  # float64[U] EWMA of served bits per TTI
+    lte_rr_last: np.ndarray  # int64[U] TTI index last served
+    lte_tti_left: np.ndarray  # float64[U] scratch: bytes still unscheduled in this TTI
+    lte_tti_bits: np.ndarray  # int64[U] scratch: bits scheduled in this TTI
+    lte_tti_index: np.ndarray  # int64[1]
+    # --- packets: Packet pool (struct of arrays) and its free-list stack.
+    pkt_user: np.ndarray  # int64[cap]
+    pkt_link: np.ndarray  # int64[cap]
+    pkt_gma_seq: np.ndarray  # int64[cap]
+    pkt_link_seq: np.ndarray  # int64[cap]: per-link sequence number (LSN)
+    pkt_tcp_seq: np.ndarray  # int64[cap] (-1 for UDP)
+    pkt_size: np.ndarray  # int64[cap]
+    pkt_t_gma_ms: np.ndarray  # float64[cap]: when the packet entered GMA at the sender
+    pkt_free: np.ndarray  # int64[cap]: stack of free ids
+    pkt_counters: np.ndarray  # int64[2]: [free count, overflow flag]
+    pkt_in_system: np.ndarray  # int64[U]: allocated packets per user
+    # --- reorder: GMA receiver reordering per user.
+    rx_slot: np.ndarray  # int64[U, REORDER_SLOTS]: packet id waiting at seq % slots, -1 empty, -2 known lost
+    rx_link_next: np.ndarray  # int64[U, 2]: next LSN expected per link (a jump reveals losses)
+    rx_next_seq: np.ndarray  # int64[U]
+    rx_buffered: np.ndarray  # int64[U]
+    rx_deadline_ms: np.ndarray  # float64[U]: when to stop waiting (inf = no timer)
+    rx_timer_pending: np.ndarray  # bool[U]: an event is in the queue
+    # --- tcp: NewReno sender and cumulative-ACK receiver per user (packet-counted).
+    tcp_cwnd: np.ndarray
+    tcp_ssthresh: np.ndarray
+    tcp_snd_una: np.ndarray  # int64
+    tcp_snd_nxt: np.ndarray
+    tcp_high_tx: np.ndarray  # one past the highest sequence ever sent
+    tcp_dupacks: np.ndarray
+    tcp_in_recovery: np.ndarray  # bool
+    tcp_recover: np.ndarray
+    tcp_srtt_ms: np.ndarray  # 0 = no sample yet
+    tcp_rttvar_ms: np.ndarray
+    tcp_rto_ms: np.ndarray
+    tcp_rto_deadline_ms: np.ndarray  # inf = disarmed
+    tcp_rto_pending: np.ndarray  # bool: an RTO event is queued
+    tcp_sent_ms: np.ndarray  # float64[U, TCP_WINDOW]
+    tcp_retx: np.ndarray  # bool[U, TCP_WINDOW]
+    tcp_rcv_nxt: np.ndarray
+    tcp_rcv_have: np.ndarray  # bool[U, TCP_WINDOW]
+    tcp_losses: np.ndarray  # int64[U]: congestion events (fast retransmit or timeout)
+    tcp_timeouts: np.ndarray  # int64[U]
+    # --- stats: Accumulators of the current measurement interval (reset at every interval end), plus totals.
+    st_tx_bytes: np.ndarray  # float64[U] bytes entering GMA
+    st_tx_pkts: np.ndarray  # int64[U, 2] packets sent per link
+    st_link_rx_bytes: np.ndarray  # float64[U, 2]
+    st_link_rx_pkts: np.ndarray  # int64[U, 2]
+    st_link_owd_sum: np.ndarray  # float64[U, 2]
+    st_link_owd_max: np.ndarray  # float64[U, 2]
+    st_rx_bytes: np.ndarray  # float64[U] released after reordering
+    st_rx_pkts: np.ndarray  # int64[U]
+    st_owd_sum: np.ndarray  # float64[U]
+    st_owd_max: np.ndarray  # float64[U]
+    st_viol: np.ndarray  # int64[U, 3] packets over delay bound, test 1, test 2
+    st_drops: np.ndarray  # int64[U, 2]
+    st_rbs: np.ndarray  # float64[U] LTE RBs allocated
+    st_total_sent: np.ndarray  # int64[U] since start
+    st_total_delivered: np.ndarray  # int64[U]
+    st_total_dropped: np.ndarray  # int64[U]

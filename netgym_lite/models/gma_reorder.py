@@ -1,0 +1,125 @@
+"""GMA receiver: per-link measurement on arrival, in-order release with a reordering timeout.
+
+Packets of one user arrive over two links with different delays; GMA's receiver restores the sender's order
+before handing them up (so TCP sees no spurious reordering). Each link is FIFO, so when a link's LSN jumps
+the packets it skipped are known lost and their gaps are closed at once; a gap nothing can explain yet (the
+last packet of a burst lost) is skipped after ``reordering_timeout_ms``. Per-link owd is taken on arrival; the user's owd,
+max owd and delay violations after release (design.md §5: "after reordering").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.events import EV_REORDER_TIMEOUT, schedule
+from ..core.jit import kernel
+from ..core.state import REORDER_SLOTS, TRANSPORT_TCP
+from .packets import free_packet
+from .tcp import tcp_receive
+
+EMPTY = -1
+LOST = -2
+
+
+@kernel
+def _release(s, p, t_ms: float, pid: int) -> None:
+    """Hand one packet to the application: user-level statistics, then TCP."""
+    user = s.pkt_user[pid]
+    owd = t_ms - s.pkt_t_gma_ms[pid]
+    s.st_rx_bytes[user] += s.pkt_size[pid]
+    s.st_rx_pkts[user] += 1
+    s.st_owd_sum[user] += owd
+    if owd > s.st_owd_max[user]:
+        s.st_owd_max[user] = owd
+    if owd > p.delay_bound_ms:
+        s.st_viol[user, 0] += 1
+    if owd > p.delay_test_1_ms:
+        s.st_viol[user, 1] += 1
+    if owd > p.delay_test_2_ms:
+        s.st_viol[user, 2] += 1
+    s.st_total_delivered[user] += 1
+    tcp_seq = s.pkt_tcp_seq[pid]
+    free_packet(s, pid)
+    if p.transport == TRANSPORT_TCP:
+        tcp_receive(s, p, t_ms, user, tcp_seq)
+
+
+@kernel
+def _release_run(s, p, t_ms: float, user: int) -> None:
+    """Release the consecutive packets from the next expected sequence number on."""
+    nxt = s.rx_next_seq[user]
+    slot = nxt % REORDER_SLOTS
+    while s.rx_slot[user, slot] != EMPTY:
+        pid = s.rx_slot[user, slot]
+        s.rx_slot[user, slot] = EMPTY
+        nxt += 1
+        s.rx_next_seq[user] = nxt
+        if pid != LOST:
+            s.rx_buffered[user] -= 1
+            _release(s, p, t_ms, pid)
+        slot = nxt % REORDER_SLOTS
+
+
+@kernel
+def _restart_timer(s, p, t_ms: float, user: int) -> None:
+    if s.rx_buffered[user] == 0:
+        s.rx_deadline_ms[user] = np.inf
+        return
+    s.rx_deadline_ms[user] = t_ms + p.reorder_timeout_ms
+    if not s.rx_timer_pending[user]:
+        s.rx_timer_pending[user] = True
+        schedule(s, s.rx_deadline_ms[user], EV_REORDER_TIMEOUT, user, 0)
+
+
+@kernel
+def _mark_link_losses(s, user: int, link: int, lsn: int) -> None:
+    """Packets the link should have delivered before this one were lost: mark their gaps as closed."""
+    nxt = s.rx_next_seq[user]
+    for missing in range(s.rx_link_next[user, link], lsn):
+        seq = s.link_seq_map[user, link, missing % REORDER_SLOTS]
+        if seq >= nxt and seq - nxt < REORDER_SLOTS:
+            s.rx_slot[user, seq % REORDER_SLOTS] = LOST
+    if lsn + 1 > s.rx_link_next[user, link]:
+        s.rx_link_next[user, link] = lsn + 1
+
+
+@kernel
+def gma_receive(s, p, t_ms: float, pid: int) -> None:
+    """A packet reaches the UE over its link."""
+    user = s.pkt_user[pid]
+    link = s.pkt_link[pid]
+    owd = t_ms - s.pkt_t_gma_ms[pid]
+    s.st_link_rx_bytes[user, link] += s.pkt_size[pid]
+    s.st_link_rx_pkts[user, link] += 1
+    s.st_link_owd_sum[user, link] += owd
+    if owd > s.st_link_owd_max[user, link]:
+        s.st_link_owd_max[user, link] = owd
+    _mark_link_losses(s, user, link, s.pkt_link_seq[pid])
+    seq = s.pkt_gma_seq[pid]
+    nxt = s.rx_next_seq[user]
+    if seq < nxt or seq - nxt >= REORDER_SLOTS:
+        _release(s, p, t_ms, pid)  # late (its gap was already skipped) or beyond the window
+    else:
+        s.rx_slot[user, seq % REORDER_SLOTS] = pid
+        s.rx_buffered[user] += 1
+    _release_run(s, p, t_ms, user)
+    if s.rx_next_seq[user] != nxt or s.rx_deadline_ms[user] == np.inf:
+        _restart_timer(s, p, t_ms, user)  # a new gap (or the first one) starts waiting now
+
+
+@kernel
+def on_reorder_timeout(s, p, t_ms: float, user: int) -> None:
+    """Stop waiting for the current gap: skip to the next packet held, release the run."""
+    s.rx_timer_pending[user] = False
+    if s.rx_deadline_ms[user] == np.inf:
+        return
+    if s.rx_deadline_ms[user] > t_ms:
+        s.rx_timer_pending[user] = True
+        schedule(s, s.rx_deadline_ms[user], EV_REORDER_TIMEOUT, user, 0)
+        return
+    nxt = s.rx_next_seq[user]
+    while s.rx_slot[user, nxt % REORDER_SLOTS] == EMPTY:
+        nxt += 1
+    s.rx_next_seq[user] = nxt
+    _release_run(s, p, t_ms, user)
+    _restart_timer(s, p, t_ms, user)

@@ -1,0 +1,48 @@
+"""GMA sender: split each user's downlink packets over Wi-Fi and LTE in integer burst units.
+
+GMA (IETF draft "Generic Multi-Access (GMA) Convergence Encapsulation Protocols", Intel/NetworkGym) gives
+each packet a per-user sequence number and steers it to a link. A split of k Wi-Fi units out of a burst of B
+sends exactly k of every B consecutive packets on Wi-Fi, spread evenly (accumulator rule, as Bresenham's
+line algorithm spreads k steps over B). Each packet also gets a per-link sequence number (GMA's LSN), which
+lets the receiver tell a loss on a link from a late packet.
+"""
+
+from __future__ import annotations
+
+from ..core.events import EV_LINK_ARRIVAL, schedule
+from ..core.jit import kernel
+from ..core.state import REORDER_SLOTS
+from .packets import alloc_packet
+
+LINK_WIFI = 0
+LINK_LTE = 1
+
+
+@kernel
+def choose_link(s, p, user: int) -> int:
+    """Advance the user's split accumulator and return the link of its next packet."""
+    s.gma_acc[user] += s.wifi_units[user]
+    if s.gma_acc[user] >= p.split_burst:
+        s.gma_acc[user] -= p.split_burst
+        return LINK_WIFI
+    return LINK_LTE
+
+
+@kernel
+def gma_send(s, p, t_ms: float, user: int, tcp_seq: int) -> None:
+    """A data packet enters GMA at the sender: number it, split it, put it on the link's backhaul."""
+    link = choose_link(s, p, user)
+    seq = s.gma_tx_seq[user]
+    s.gma_tx_seq[user] = seq + 1
+    pid = alloc_packet(s, user, link, seq, tcp_seq, p.packet_size_bytes, t_ms)
+    if pid < 0:
+        return
+    lsn = s.link_seq_tx[user, link]
+    s.link_seq_tx[user, link] = lsn + 1
+    s.link_seq_map[user, link, lsn % REORDER_SLOTS] = seq
+    s.pkt_link_seq[pid] = lsn
+    s.st_tx_bytes[user] += p.packet_size_bytes
+    s.st_tx_pkts[user, link] += 1
+    s.st_total_sent[user] += 1
+    backhaul = p.wifi_backhaul_ms if link == LINK_WIFI else p.lte_backhaul_ms
+    schedule(s, t_ms + backhaul, EV_LINK_ARRIVAL, pid, 0)

@@ -1,0 +1,124 @@
+"""Wi-Fi downlink MAC: one TXOP at a time per channel, each carrying an A-MPDU to one station.
+
+Model (docs/models.md "Wi-Fi"): a channel that is idle starts a TXOP at once for the backlogged station with
+the least bytes served (start-time fair queueing, the byte fairness ns-3's per-flow FqCoDel gives; Goyal et al.,
+SIGCOMM 1996). The A-MPDU holds up to 64 MPDUs within min(max_ampdu_bytes, rate × aPPDUMaxTime); its airtime is
+the fixed access overhead plus the MPDUs at the station's PHY rate, so slow stations take more airtime
+(the 802.11 performance anomaly, Heusse et al., INFOCOM 2003). APs sharing a channel collide with Bianchi's
+probability 1 − (1 − τ)^(n−1), τ = 2/(CWmin + 2) (Bianchi, IEEE JSAC 2000, without backoff stages);
+a collided TXOP wastes its airtime and its packets stay queued. Backoff is not simulated slot by slot:
+its mean is part of the overhead.
+"""
+
+from __future__ import annotations
+
+from ..core.events import EV_WIFI_TXOP_END, schedule
+from ..core.jit import kernel
+from ..core.rng import STREAM_CONTENTION, uniform
+from ..core.state import MAX_AMPDU_MPDUS
+from .gma_reorder import gma_receive
+from .packets import free_packet, queue_peek, queue_pop, queue_push
+from .wifi_phy import CW_MIN, MAX_PPDU_US, MPDU_OVERHEAD_BYTES
+
+LINK_WIFI = 0
+COLLISION_TAU = 2.0 / (CW_MIN + 2.0)
+
+
+@kernel
+def _min_backlogged_served(s, p, channel: int, exclude: int) -> float:
+    best = -1.0
+    for user in range(p.num_users):
+        if user == exclude or s.q_length[user, LINK_WIFI] == 0:
+            continue
+        if p.ap_channel[s.wifi_ap[user]] != channel:
+            continue
+        if best < 0.0 or s.wifi_served_bytes[user] < best:
+            best = s.wifi_served_bytes[user]
+    return best
+
+
+@kernel
+def wifi_enqueue(s, p, t_ms: float, pid: int) -> None:
+    """A packet reaches the AP: queue it (or drop it when the queue is full) and wake the channel."""
+    user = s.pkt_user[pid]
+    if s.q_length[user, LINK_WIFI] >= p.wifi_queue_packets:
+        s.st_drops[user, LINK_WIFI] += 1
+        s.st_total_dropped[user] += 1
+        free_packet(s, pid)
+        return
+    channel = p.ap_channel[s.wifi_ap[user]]
+    if s.q_length[user, LINK_WIFI] == 0:
+        floor = _min_backlogged_served(s, p, channel, user)
+        if floor > s.wifi_served_bytes[user]:
+            s.wifi_served_bytes[user] = floor
+    queue_push(s, user, LINK_WIFI, pid)
+    if not s.wifi_busy[channel]:
+        wifi_try_start(s, p, t_ms, channel)
+
+
+@kernel
+def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
+    """If the channel is idle and someone is backlogged, start a TXOP for the most deserving station."""
+    if s.wifi_busy[channel]:
+        return
+    chosen = -1
+    for user in range(p.num_users):
+        if s.q_length[user, LINK_WIFI] == 0 or s.wifi_rate_mbps[user] <= 0.0:
+            continue
+        if p.ap_channel[s.wifi_ap[user]] != channel:
+            continue
+        if chosen < 0 or s.wifi_served_bytes[user] < s.wifi_served_bytes[chosen]:
+            chosen = user
+    if chosen < 0:
+        return
+    rate = s.wifi_rate_mbps[chosen]
+    limit = min(p.wifi_max_ampdu_bytes, rate * MAX_PPDU_US / 8.0)
+    npkts = 0
+    nbytes = 0
+    air_bytes = 0.0
+    qlen = s.q_length[chosen, LINK_WIFI]
+    while npkts < qlen and npkts < MAX_AMPDU_MPDUS:
+        size = s.pkt_size[queue_peek(s, chosen, LINK_WIFI, npkts)]
+        if npkts > 0 and air_bytes + size + MPDU_OVERHEAD_BYTES > limit:
+            break
+        air_bytes += size + MPDU_OVERHEAD_BYTES
+        nbytes += size
+        npkts += 1
+    collided = False
+    if p.num_channels < p.num_aps:  # channels are shared: count the other APs with backlog
+        contenders = _backlogged_aps(s, p, channel)
+        if contenders >= 2:
+            p_collision = 1.0 - (1.0 - COLLISION_TAU) ** (contenders - 1)
+            collided = uniform(s.rng, STREAM_CONTENTION) < p_collision
+    duration_us = p.wifi_overhead_us + air_bytes * 8.0 / rate
+    s.wifi_busy[channel] = True
+    s.wifi_txop_user[channel] = chosen
+    s.wifi_txop_npkts[channel] = npkts
+    s.wifi_txop_bytes[channel] = nbytes
+    s.wifi_txop_collided[channel] = collided
+    schedule(s, t_ms + duration_us / 1000.0, EV_WIFI_TXOP_END, channel, 0)
+
+
+@kernel
+def _backlogged_aps(s, p, channel: int) -> int:
+    count = 0
+    for ap in range(p.num_aps):
+        if p.ap_channel[ap] != channel:
+            continue
+        for user in range(p.num_users):
+            if s.wifi_ap[user] == ap and s.q_length[user, LINK_WIFI] > 0:
+                count += 1
+                break
+    return count
+
+
+@kernel
+def on_txop_end(s, p, t_ms: float, channel: int) -> None:
+    """The TXOP ends: its A-MPDU reaches the station (unless it collided); the channel serves the next."""
+    s.wifi_busy[channel] = False
+    if not s.wifi_txop_collided[channel]:
+        user = s.wifi_txop_user[channel]
+        s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
+        for _ in range(s.wifi_txop_npkts[channel]):
+            gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
+    wifi_try_start(s, p, t_ms, channel)

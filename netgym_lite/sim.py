@@ -1,0 +1,313 @@
+"""Simulation: one NetworkGym session's network, advanced one measurement interval at a time.
+
+    sim = Simulation(cfg, seed=None)        # seed None -> cfg.random_seed
+    records = sim.advance()                 # first call: ts = start + interval (1100 by default)
+    sim.set_wifi_split(shares)              # (N,) Wi-Fi share in [0, 1]; NaN = system default for that user
+    records = sim.advance()                 # next interval, ts += interval
+
+Python builds the state once (:func:`build`), then enters numba once per ``advance`` (the event loop) and
+once per ``set_wifi_split`` (the GMA split update). Records follow design.md §5: ids from 1, every per-user
+record covers all users, −1 where a metric has no value this interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config_types import LINK_LTE, LINK_WIFI, ScenarioConfig
+from .core.engine import run_until
+from .core.events import C_OVERFLOW, C_PROCESSED, EV_LTE_TTI, EV_TCP_ACK, make_event_queue, schedule
+from .core.rng import STREAM_SHADOWING, make_streams
+from .core.state import (
+    REORDER_SLOTS,
+    SCHED_PF,
+    SCHED_RR,
+    TCP_WINDOW,
+    TRANSPORT_TCP,
+    TRANSPORT_UDP,
+    Params,
+    State,
+)
+from .errors import NetgymError
+from .models import lte_phy, wifi_phy
+from .models.channel import noise_dbm
+from .models.gma_default import apply_split
+from .models.mobility import move_users, start_walks
+from .models.radio import update_radio
+from .models.traffic import start_udp
+from .records import build_records
+
+LTE_PROCESSING_DELAY_MS = 2.0  # calibrated: ns-3's unloaded LTE one-way delay 4.6 ms incl. 1 ms backhaul
+ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi uplink
+ACK_DELAY_LTE_MS = 4.0  # scheduling request + grant + TTI + processing on the LTE uplink
+
+
+def _params(cfg: ScenarioConfig) -> Params:
+    w, lte, gma = cfg.wifi, cfg.lte, cfg.gma
+    n_aps = len(cfg.wifi_ap_locations)
+    ap_channel = np.zeros(n_aps, np.int64) if w.ap_share_same_band else np.arange(n_aps, dtype=np.int64)
+    enb = cfg.lte_enb_locations[0]
+    area = cfg.user_location_range
+    walk = cfg.user_random_walk
+    return Params(
+        num_users=cfg.num_users,
+        num_aps=n_aps,
+        num_channels=1 if w.ap_share_same_band else n_aps,
+        packet_size_bytes=cfg.traffic.packet_size_bytes,
+        transport=TRANSPORT_TCP if cfg.traffic.transport == "tcp" else TRANSPORT_UDP,
+        udp_poisson=bool(cfg.traffic.udp_poisson_arrival),
+        traffic_start_ms=float(cfg.measurement_start_time_ms),
+        wifi_backhaul_ms=float(w.backhaul_delay_ms),
+        lte_backhaul_ms=float(lte.backhaul_delay_ms),
+        wifi_overhead_us=wifi_phy.txop_overhead_us(w.standard),
+        wifi_max_ampdu_bytes=float(w.max_ampdu_bytes),
+        wifi_queue_packets=int(w.ap_queue_packets),
+        ap_channel=ap_channel,
+        ap_pos=np.array([[a.x, a.y, a.z] for a in cfg.wifi_ap_locations], np.float64).reshape(n_aps, 3),
+        enb_pos=np.array([enb.x, enb.y, enb.z], np.float64),
+        wifi_rates_mbps=wifi_phy.phy_rate_table_mbps(w.standard, w.channel_width_mhz, w.spatial_streams),
+        wifi_min_snr_db=wifi_phy.min_snr_table_db(w.standard),
+        wifi_tx_power_dbm=float(w.tx_power_dbm),
+        wifi_noise_dbm=noise_dbm(w.channel_width_mhz * 1e6, w.noise_figure_db),
+        wifi_pl=np.array([w.path_loss.exponent, w.path_loss.reference_loss_db, w.path_loss.reference_distance_m]),
+        handover=bool(w.enable_rx_signal_based_handover),
+        lte_rbs=int(lte.resource_block_num),
+        lte_rbg_size=lte_phy.rbg_size(lte.resource_block_num),
+        lte_scheduler=SCHED_PF if lte.scheduler == "pf" else SCHED_RR,
+        lte_rlc_bytes=int(lte.rlc_buffer_bytes),
+        lte_proc_delay_ms=LTE_PROCESSING_DELAY_MS,
+        lte_tx_per_rb_dbm=lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num),
+        lte_noise_per_rb_dbm=noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.noise_figure_db),
+        lte_pl=np.array([lte.path_loss.exponent, lte.path_loss.reference_loss_db, lte.path_loss.reference_distance_m]),
+        split_burst=int(gma.split_burst),
+        reorder_timeout_ms=float(gma.reordering_timeout_ms),
+        ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,
+        ack_delay_lte_ms=ACK_DELAY_LTE_MS,
+        delay_bound_ms=float(cfg.qos.delay_bound_ms),
+        delay_test_1_ms=float(cfg.qos.delay_test_1_thresh_ms),
+        delay_test_2_ms=float(cfg.qos.delay_test_2_thresh_ms),
+        gma_threshold_ms=float(gma.delay_threshold_ms),
+        gma_stable=bool(gma.stable),
+        gma_loss_balancing=bool(gma.loss_balancing),
+        area=np.array([area.min_x, area.max_x, area.min_y, area.max_y], np.float64),
+        walk=np.array([walk.min_speed_mps, walk.max_speed_mps, walk.min_direction_rad, walk.max_direction_rad,
+                       walk.distance_m], np.float64),
+    )
+
+
+def _capacities(cfg: ScenarioConfig, p: Params) -> tuple[int, int, int]:
+    """(queue ring size, packet pool size, event heap size) bounding everything a run can hold."""
+    lte_pkts = cfg.lte.rlc_buffer_bytes // max(p.packet_size_bytes, 1) + 2
+    qcap = max(p.wifi_queue_packets, lte_pkts) + 1
+    per_user = 2 * TCP_WINDOW if p.transport == TRANSPORT_TCP else p.wifi_queue_packets + lte_pkts + 4096
+    pool = p.num_users * per_user
+    heap = pool + p.num_users * (TCP_WINDOW + 8) + 64
+    return qcap, pool, heap
+
+
+def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
+    """Create the arrays of one simulation at t = 0 (users placed, radio evaluated, traffic not started)."""
+    p = _params(cfg)
+    n = cfg.num_users
+    rng = make_streams(seed)
+    qcap, pool, heap = _capacities(cfg, p)
+    placement = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+    if cfg.user_locations is not None:
+        pos = np.array([[u.x, u.y, u.z] for u in cfg.user_locations], np.float64)
+    else:
+        a = cfg.user_location_range
+        pos = np.column_stack([
+            placement.uniform(a.min_x, a.max_x, n) if a.max_x > a.min_x else np.full(n, a.min_x),
+            placement.uniform(a.min_y, a.max_y, n) if a.max_y > a.min_y else np.full(n, a.min_y),
+            np.full(n, a.z),
+        ])
+    t = cfg.traffic
+    udp_rate = placement.uniform(t.min_udp_rate_per_user_mbps, t.max_udp_rate_per_user_mbps, n)
+    shadow = np.random.default_rng(np.random.SeedSequence([seed, STREAM_SHADOWING]))
+    z = np.zeros
+    state = State(
+        **make_event_queue(heap),
+        rng=rng,
+        clock=z(1),
+        pos=pos,
+        walk_speed=z(n), walk_dir=z(n), walk_left_m=z(n),
+        wifi_shadow_db=shadow.normal(0.0, 1.0, (n, p.num_aps)) * cfg.wifi.shadowing_std_db,
+        lte_shadow_db=shadow.normal(0.0, 1.0, n) * cfg.lte.shadowing_std_db,
+        wifi_ap=np.full(n, -1, np.int64),
+        wifi_rate_mbps=z(n),
+        lte_bits_per_rb=z(n, np.int64),
+        udp_rate_mbps=udp_rate,
+        wifi_units=np.full(n, p.split_burst, np.int64),  # GMA starts with everything on Wi-Fi
+        gma_acc=z(n, np.int64),
+        gma_tx_seq=z(n, np.int64),
+        gma_counter=np.ones((n, 2), np.int64),
+        gma_last_owd=np.full((n, 2), np.inf),
+        ack_link=z(n, np.int64),
+        link_seq_tx=z((n, 2), np.int64),
+        link_seq_map=z((n, 2, REORDER_SLOTS), np.int64),
+        q_buf=z((n, 2, qcap), np.int64), q_head=z((n, 2), np.int64), q_length=z((n, 2), np.int64),
+        q_nbytes=z((n, 2), np.int64), q_lte_head_left=z(n, np.int64),
+        wifi_busy=z(p.num_channels, np.bool_), wifi_txop_user=z(p.num_channels, np.int64),
+        wifi_txop_npkts=z(p.num_channels, np.int64), wifi_txop_bytes=z(p.num_channels, np.int64),
+        wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
+        lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
+        lte_tti_index=z(1, np.int64),
+        pkt_user=z(pool, np.int64), pkt_link=z(pool, np.int64), pkt_gma_seq=z(pool, np.int64),
+        pkt_link_seq=z(pool, np.int64), pkt_tcp_seq=z(pool, np.int64), pkt_size=z(pool, np.int64),
+        pkt_t_gma_ms=z(pool), pkt_free=np.arange(pool, dtype=np.int64)[::-1].copy(),
+        pkt_counters=np.array([pool, 0], np.int64), pkt_in_system=z(n, np.int64),
+        rx_slot=np.full((n, REORDER_SLOTS), -1, np.int64), rx_link_next=z((n, 2), np.int64),
+        rx_next_seq=z(n, np.int64), rx_buffered=z(n, np.int64), rx_deadline_ms=np.full(n, np.inf),
+        rx_timer_pending=z(n, np.bool_),
+        tcp_cwnd=np.full(n, 10.0), tcp_ssthresh=np.full(n, np.inf), tcp_snd_una=z(n, np.int64),
+        tcp_snd_nxt=z(n, np.int64), tcp_high_tx=z(n, np.int64), tcp_dupacks=z(n, np.int64),
+        tcp_in_recovery=z(n, np.bool_), tcp_recover=np.full(n, -1, np.int64), tcp_srtt_ms=z(n),
+        tcp_rttvar_ms=z(n), tcp_rto_ms=np.full(n, 1000.0), tcp_rto_deadline_ms=np.full(n, np.inf),
+        tcp_rto_pending=z(n, np.bool_), tcp_sent_ms=z((n, TCP_WINDOW)), tcp_retx=z((n, TCP_WINDOW), np.bool_),
+        tcp_rcv_nxt=z(n, np.int64), tcp_rcv_have=z((n, TCP_WINDOW), np.bool_), tcp_losses=z(n, np.int64),
+        tcp_timeouts=z(n, np.int64),
+        **{f"st_{k}": v for k, v in new_stats(n)._asdict().items()},
+    )
+    start_walks(state, p)
+    update_radio(state, p, True)
+    return state, p
+
+
+# The interval counters of State (its ``st_`` fields) without the prefix: what records are built from.
+STAT_FIELDS = tuple(f[3:] for f in State._fields if f.startswith("st_"))
+Stats = namedtuple("Stats", STAT_FIELDS)
+
+
+def new_stats(n: int) -> Stats:
+    """Zeroed interval accumulators for ``n`` users."""
+    return Stats(
+        tx_bytes=np.zeros(n), tx_pkts=np.zeros((n, 2), np.int64),
+        link_rx_bytes=np.zeros((n, 2)), link_rx_pkts=np.zeros((n, 2), np.int64),
+        link_owd_sum=np.zeros((n, 2)), link_owd_max=np.zeros((n, 2)),
+        rx_bytes=np.zeros(n), rx_pkts=np.zeros(n, np.int64), owd_sum=np.zeros(n), owd_max=np.zeros(n),
+        viol=np.zeros((n, 3), np.int64), drops=np.zeros((n, 2), np.int64), rbs=np.zeros(n),
+        total_sent=np.zeros(n, np.int64), total_delivered=np.zeros(n, np.int64),
+        total_dropped=np.zeros(n, np.int64),
+    )
+
+
+@dataclass
+class IntervalStats:
+    """A snapshot of one finished measurement interval (what records are built from)."""
+
+    ts_ms: int
+    interval_ms: float
+    st: Stats
+    wifi_units: np.ndarray
+    wifi_ap: np.ndarray
+    wifi_rate_mbps: np.ndarray
+    lte_bits_per_rb: np.ndarray
+    pos: np.ndarray
+    missed_action: np.ndarray
+
+
+class Simulation:
+    """One session's network (see module docstring). ``seed`` None uses ``cfg.random_seed``."""
+
+    def __init__(self, cfg: ScenarioConfig, seed: int | None = None) -> None:
+        self.cfg = cfg
+        self.seed = int(cfg.random_seed if seed is None else seed)
+        self.state, self.params = build(cfg, self.seed)
+        self.num_users = cfg.num_users
+        self.ts_ms = 0
+        self.missed_action = np.zeros(cfg.num_users, np.int64)
+        self.last: IntervalStats | None = None
+        self._action_units = np.full(cfg.num_users, -1, np.int64)
+
+    @property
+    def events_processed(self) -> int:
+        """Events handled by the core since the start (for events/s benchmarks)."""
+        return int(self.state.ev_counters[C_PROCESSED])
+
+    def _start_traffic(self) -> None:
+        s, p = self.state, self.params
+        start = p.traffic_start_ms
+        schedule(s, float(math.ceil(start)), EV_LTE_TTI, 0, 0)
+        if p.transport == TRANSPORT_TCP:
+            for user in range(p.num_users):
+                schedule(s, start, EV_TCP_ACK, user, -1)
+        else:
+            start_udp(s, p, start)
+
+    def set_wifi_split(self, shares: np.ndarray | None) -> None:
+        """Wi-Fi share per user for the next interval; NaN (or ``None`` for all) = system default."""
+        units = np.full(self.num_users, -1, np.int64)
+        if shares is not None:
+            shares = np.asarray(shares, dtype=np.float64).reshape(-1)
+            if shares.shape[0] != self.num_users:
+                raise NetgymError(f"shares has {shares.shape[0]} values, expected num_users={self.num_users}")
+            given = ~np.isnan(shares)
+            if np.any((shares[given] < 0) | (shares[given] > 1)):
+                raise NetgymError(f"shares must lie in [0, 1], got {shares.tolist()}")
+            units[given] = np.rint(shares[given] * self.params.split_burst).astype(np.int64)
+        self._action_units = units
+
+    def advance(self) -> list[dict]:
+        """Run to the next measurement time and return its records (filtered by the subscription)."""
+        return build_records(self.advance_stats(), self.cfg)
+
+    def advance_stats(self) -> IntervalStats:
+        """Like :meth:`advance` but returns the raw interval statistics (no record dicts)."""
+        s, p = self.state, self.params
+        interval = float(self.cfg.step_interval_ms)
+        if self.ts_ms == 0:
+            start = float(self.cfg.measurement_start_time_ms)
+            move_users(s, p, start)
+            update_radio(s, p, False)
+            self._start_traffic()
+            self.ts_ms = int(self.cfg.measurement_start_time_ms)
+        else:
+            last = self.last
+            apply_split(s, p, self._action_units, last.st.tx_pkts, last.st.link_rx_pkts,
+                        last.st.link_owd_sum, last.st.drops)
+            self.missed_action += self._action_units < 0
+        self._action_units = np.full(self.num_users, -1, np.int64)
+        units_in_force = s.wifi_units.copy()
+        t_end = float(self.ts_ms) + interval
+        run_until(s, p, t_end)
+        if s.ev_counters[C_OVERFLOW] or s.pkt_counters[1]:
+            raise NetgymError("simulation capacity exceeded (event heap or packet pool); reduce load or users")
+        self.ts_ms = int(round(t_end))
+        snap = IntervalStats(
+            ts_ms=self.ts_ms, interval_ms=interval,
+            st=Stats(*(getattr(s, "st_" + f).copy() for f in STAT_FIELDS)),
+            wifi_units=units_in_force, wifi_ap=s.wifi_ap.copy(),
+            wifi_rate_mbps=s.wifi_rate_mbps.copy(), lte_bits_per_rb=s.lte_bits_per_rb.copy(),
+            pos=s.pos.copy(), missed_action=self.missed_action.copy(),
+        )
+        for f in STAT_FIELDS:
+            if not f.startswith("total_"):
+                getattr(s, "st_" + f)[...] = 0
+        self.last = snap
+        self._choose_ack_links(snap)
+        move_users(s, p, interval)
+        update_radio(s, p, False)
+        return snap
+
+    def _choose_ack_links(self, snap: IntervalStats) -> None:
+        """uplink "auto": ACKs go whole on the link with the lower owd last interval (Wi-Fi by default)."""
+        st = snap.st
+        with np.errstate(invalid="ignore", divide="ignore"):
+            owd = st.link_owd_sum / st.link_rx_pkts
+        owd = np.where(st.link_rx_pkts > 0, owd, np.inf)
+        lte_better = (owd[:, LINK_LTE] < owd[:, LINK_WIFI]) | (snap.wifi_rate_mbps <= 0)
+        self.state.ack_link[:] = np.where(lte_better, LINK_LTE, LINK_WIFI)
+
+    def conservation(self) -> dict[str, np.ndarray]:
+        """Per-user packet accounting: sent == delivered + dropped + in_system (always)."""
+        s = self.state
+        return {
+            "sent": s.st_total_sent.copy(),
+            "delivered": s.st_total_delivered.copy(),
+            "dropped": s.st_total_dropped.copy(),
+            "in_system": s.pkt_in_system.copy(),
+        }
