@@ -161,6 +161,7 @@ WHOLE_CONFIG_KEYS = frozenset({
     "env_config", "rl_config", "rl_config_option_list", "action_template",
     "session_name", "session_key", "server_ip", "server_port", "algorithm_client_port",
     "connect_via_server_ip_and_server_port", "local_fowarded_port", "enable_wandb", "enable_terminal_redering",
+    "description",  # netgym-lite: free text about the scenario (scenario files are meant to be read)
 })
 
 _HINT = "see design.md §4/§7 or scenarios/traffic_mgmt.json"
