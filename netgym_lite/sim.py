@@ -115,6 +115,9 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
     n = cfg.num_users
     rng = make_streams(seed)
     qcap, pool, heap = _capacities(cfg, p)
+    # packets in flight between the eNB scheduler and the UE: at most 1 + processing TTIs' worth
+    max_tti_bytes = p.lte_rbs * lte_phy.bits_per_rb(100.0) / 8
+    air = int(math.ceil((2 + p.lte_proc_delay_ms) * max_tti_bytes / p.packet_size_bytes)) + 8
     placement = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
     if cfg.user_locations is not None:
         pos = np.array([[u.x, u.y, u.z] for u in cfg.user_locations], np.float64)
@@ -156,6 +159,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
         lte_tti_index=z(1, np.int64),
+        lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
         pkt_user=z(pool, np.int64), pkt_link=z(pool, np.int64), pkt_gma_seq=z(pool, np.int64),
         pkt_link_seq=z(pool, np.int64), pkt_tcp_seq=z(pool, np.int64), pkt_size=z(pool, np.int64),
         pkt_t_gma_ms=z(pool), pkt_free=np.arange(pool, dtype=np.int64)[::-1].copy(),
@@ -168,7 +172,8 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         tcp_in_recovery=z(n, np.bool_), tcp_recover=np.full(n, -1, np.int64), tcp_srtt_ms=z(n),
         tcp_rttvar_ms=z(n), tcp_rto_ms=np.full(n, 1000.0), tcp_rto_deadline_ms=np.full(n, np.inf),
         tcp_rto_pending=z(n, np.bool_), tcp_sent_ms=z((n, TCP_WINDOW)), tcp_retx=z((n, TCP_WINDOW), np.bool_),
-        tcp_rcv_nxt=z(n, np.int64), tcp_rcv_have=z((n, TCP_WINDOW), np.bool_), tcp_losses=z(n, np.int64),
+        tcp_rcv_nxt=z(n, np.int64), tcp_rcv_have=z((n, TCP_WINDOW), np.bool_),
+        tcp_ack_pending=z(n, np.bool_), tcp_losses=z(n, np.int64),
         tcp_timeouts=z(n, np.int64),
         **{f"st_{k}": v for k, v in new_stats(n)._asdict().items()},
     )

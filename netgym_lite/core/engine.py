@@ -7,11 +7,12 @@ function, so Python is entered once per call, never per event.
 
 from __future__ import annotations
 
-from ..models.gma_reorder import gma_receive, on_reorder_timeout
-from ..models.lte import lte_enqueue, on_lte_tti
+from ..models.gma_reorder import on_reorder_timeout
+from ..models.gma_split import link_arrival
+from ..models.lte import on_lte_delivery, on_lte_tti
 from ..models.tcp import on_tcp_ack, on_tcp_rto
 from ..models.traffic import on_udp_arrival
-from ..models.wifi import on_txop_end, wifi_enqueue
+from ..models.wifi import on_txop_end
 from .events import (
     EV_LINK_ARRIVAL,
     EV_LTE_TTI,
@@ -26,8 +27,6 @@ from .events import (
 )
 from .jit import kernel
 
-LINK_WIFI = 0
-
 
 @kernel
 def run_until(s, p, t_end_ms: float) -> None:
@@ -36,12 +35,9 @@ def run_until(s, p, t_end_ms: float) -> None:
         t, kind, a, b = pop(s)
         s.clock[0] = t
         if kind == EV_LINK_ARRIVAL:
-            if s.pkt_link[a] == LINK_WIFI:
-                wifi_enqueue(s, p, t, a)
-            else:
-                lte_enqueue(s, p, a)
+            link_arrival(s, p, t, a)
         elif kind == EV_UE_ARRIVAL:
-            gma_receive(s, p, t, a)
+            on_lte_delivery(s, p, t, a, b)
         elif kind == EV_WIFI_TXOP_END:
             on_txop_end(s, p, t, a)
         elif kind == EV_LTE_TTI:

@@ -18,7 +18,7 @@ EV_UDP_ARRIVAL = 1  # a = user: the UDP source emits its next packet
 EV_LINK_ARRIVAL = 2  # a = packet id: the packet reaches the AP / eNB after the backhaul
 EV_LTE_TTI = 3  # one LTE transmission time interval starts
 EV_WIFI_TXOP_END = 4  # a = channel: the channel's current TXOP ends
-EV_UE_ARRIVAL = 5  # a = packet id: an LTE packet reaches the UE after processing
+EV_UE_ARRIVAL = 5  # a = user, b = count: the packets one LTE TTI finished reach the UE
 EV_REORDER_TIMEOUT = 6  # a = user, b = timer version: GMA stops waiting for a gap
 EV_TCP_ACK = 7  # a = user, b = cumulative ACK number: an ACK reaches the sender
 EV_TCP_RTO = 8  # a = user, b = timer version: TCP retransmission timeout

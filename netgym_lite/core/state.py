@@ -122,6 +122,9 @@ class State(NamedTuple):
     lte_tti_left: np.ndarray  # float64[U] scratch: bytes still unscheduled in this TTI
     lte_tti_bits: np.ndarray  # int64[U] scratch: bits scheduled in this TTI
     lte_tti_index: np.ndarray  # int64[1]
+    lte_air_buf: np.ndarray  # int64[U, cap]: packets scheduled over the air, in order (FIFO ring)
+    lte_air_head: np.ndarray  # int64[U]
+    lte_air_len: np.ndarray  # int64[U]
     # --- packets: Packet pool (struct of arrays) and its free-list stack.
     pkt_user: np.ndarray  # int64[cap]
     pkt_link: np.ndarray  # int64[cap]
@@ -158,6 +161,7 @@ class State(NamedTuple):
     tcp_retx: np.ndarray  # bool[U, TCP_WINDOW]
     tcp_rcv_nxt: np.ndarray
     tcp_rcv_have: np.ndarray  # bool[U, TCP_WINDOW]
+    tcp_ack_pending: np.ndarray  # bool[U]: segments received since the last ACK
     tcp_losses: np.ndarray  # int64[U]: congestion events (fast retransmit or timeout)
     tcp_timeouts: np.ndarray  # int64[U]
     # --- stats: Accumulators of the current measurement interval (reset at every interval end), plus totals.

@@ -15,13 +15,13 @@ from ..core.events import EV_REORDER_TIMEOUT, schedule
 from ..core.jit import kernel
 from ..core.state import REORDER_SLOTS, TRANSPORT_TCP
 from .packets import free_packet
-from .tcp import tcp_receive
+from .tcp_receiver import tcp_flush_ack, tcp_receive
 
 EMPTY = -1
 LOST = -2
 
 
-@kernel
+@kernel(inline="always")
 def _release(s, p, t_ms: float, pid: int) -> None:
     """Hand one packet to the application: user-level statistics, then TCP."""
     user = s.pkt_user[pid]
@@ -44,7 +44,7 @@ def _release(s, p, t_ms: float, pid: int) -> None:
         tcp_receive(s, p, t_ms, user, tcp_seq)
 
 
-@kernel
+@kernel(inline="always")
 def _release_run(s, p, t_ms: float, user: int) -> None:
     """Release the consecutive packets from the next expected sequence number on."""
     nxt = s.rx_next_seq[user]
@@ -60,7 +60,7 @@ def _release_run(s, p, t_ms: float, user: int) -> None:
         slot = nxt % REORDER_SLOTS
 
 
-@kernel
+@kernel(inline="always")
 def _restart_timer(s, p, t_ms: float, user: int) -> None:
     if s.rx_buffered[user] == 0:
         s.rx_deadline_ms[user] = np.inf
@@ -71,7 +71,7 @@ def _restart_timer(s, p, t_ms: float, user: int) -> None:
         schedule(s, s.rx_deadline_ms[user], EV_REORDER_TIMEOUT, user, 0)
 
 
-@kernel
+@kernel(inline="always")
 def _mark_link_losses(s, user: int, link: int, lsn: int) -> None:
     """Packets the link should have delivered before this one were lost: mark their gaps as closed."""
     nxt = s.rx_next_seq[user]
@@ -83,7 +83,7 @@ def _mark_link_losses(s, user: int, link: int, lsn: int) -> None:
         s.rx_link_next[user, link] = lsn + 1
 
 
-@kernel
+@kernel(inline="always")
 def gma_receive(s, p, t_ms: float, pid: int) -> None:
     """A packet reaches the UE over its link."""
     user = s.pkt_user[pid]
@@ -107,7 +107,7 @@ def gma_receive(s, p, t_ms: float, pid: int) -> None:
         _restart_timer(s, p, t_ms, user)  # a new gap (or the first one) starts waiting now
 
 
-@kernel
+@kernel(inline="always")
 def on_reorder_timeout(s, p, t_ms: float, user: int) -> None:
     """Stop waiting for the current gap: skip to the next packet held, release the run."""
     s.rx_timer_pending[user] = False
@@ -123,3 +123,4 @@ def on_reorder_timeout(s, p, t_ms: float, user: int) -> None:
     s.rx_next_seq[user] = nxt
     _release_run(s, p, t_ms, user)
     _restart_timer(s, p, t_ms, user)
+    tcp_flush_ack(s, p, t_ms, user)

@@ -12,13 +12,15 @@ from __future__ import annotations
 from ..core.events import EV_LINK_ARRIVAL, schedule
 from ..core.jit import kernel
 from ..core.state import REORDER_SLOTS
+from .lte import lte_enqueue
 from .packets import alloc_packet
+from .wifi import wifi_enqueue
 
 LINK_WIFI = 0
 LINK_LTE = 1
 
 
-@kernel
+@kernel(inline="always")
 def choose_link(s, p, user: int) -> int:
     """Advance the user's split accumulator and return the link of its next packet."""
     s.gma_acc[user] += s.wifi_units[user]
@@ -28,7 +30,7 @@ def choose_link(s, p, user: int) -> int:
     return LINK_LTE
 
 
-@kernel
+@kernel(inline="always")
 def gma_send(s, p, t_ms: float, user: int, tcp_seq: int) -> None:
     """A data packet enters GMA at the sender: number it, split it, put it on the link's backhaul."""
     link = choose_link(s, p, user)
@@ -45,4 +47,16 @@ def gma_send(s, p, t_ms: float, user: int, tcp_seq: int) -> None:
     s.st_tx_pkts[user, link] += 1
     s.st_total_sent[user] += 1
     backhaul = p.wifi_backhaul_ms if link == LINK_WIFI else p.lte_backhaul_ms
-    schedule(s, t_ms + backhaul, EV_LINK_ARRIVAL, pid, 0)
+    if backhaul > 0.0:
+        schedule(s, t_ms + backhaul, EV_LINK_ARRIVAL, pid, 0)
+    else:
+        link_arrival(s, p, t_ms, pid)
+
+
+@kernel(inline="always")
+def link_arrival(s, p, t_ms: float, pid: int) -> None:
+    """The packet reaches its AP or eNB (after the backhaul)."""
+    if s.pkt_link[pid] == LINK_WIFI:
+        wifi_enqueue(s, p, t_ms, pid)
+    else:
+        lte_enqueue(s, p, pid)

@@ -12,13 +12,15 @@ from __future__ import annotations
 from ..core.events import EV_LTE_TTI, EV_UE_ARRIVAL, schedule
 from ..core.jit import kernel
 from ..core.state import SCHED_PF
+from .gma_reorder import gma_receive
 from .packets import free_packet, queue_pop, queue_push
+from .tcp_receiver import tcp_flush_ack
 
 LINK_LTE = 1
 PF_WINDOW_TTIS = 100.0
 
 
-@kernel
+@kernel(inline="always")
 def lte_enqueue(s, p, pid: int) -> None:
     """A packet reaches the eNB: into the user's RLC buffer, or dropped when it would overflow."""
     user = s.pkt_user[pid]
@@ -32,7 +34,7 @@ def lte_enqueue(s, p, pid: int) -> None:
     queue_push(s, user, LINK_LTE, pid)
 
 
-@kernel
+@kernel(inline="always")
 def _pick_user(s, p) -> int:
     best = -1
     best_metric = 0.0
@@ -52,13 +54,16 @@ def _pick_user(s, p) -> int:
 
 @kernel
 def _transmit(s, p, t_ms: float, user: int, nbytes: int) -> None:
-    """Take ``nbytes`` from the head of the user's queue; finished packets travel to the UE."""
-    arrive = t_ms + 1.0 + p.lte_proc_delay_ms
+    """Take ``nbytes`` from the head of the user's queue; finished packets travel to the UE together."""
+    cap = s.lte_air_buf.shape[1]
+    done = 0
     while nbytes > 0 and s.q_length[user, LINK_LTE] > 0:
         if nbytes >= s.q_lte_head_left[user]:
             nbytes -= s.q_lte_head_left[user]
             pid = queue_pop(s, user, LINK_LTE)
-            schedule(s, arrive, EV_UE_ARRIVAL, pid, 0)
+            s.lte_air_buf[user, (s.lte_air_head[user] + s.lte_air_len[user]) % cap] = pid
+            s.lte_air_len[user] += 1
+            done += 1
             if s.q_length[user, LINK_LTE] > 0:
                 nxt = s.q_buf[user, LINK_LTE, s.q_head[user, LINK_LTE]]
                 s.q_lte_head_left[user] = s.pkt_size[nxt]
@@ -66,9 +71,23 @@ def _transmit(s, p, t_ms: float, user: int, nbytes: int) -> None:
             s.q_lte_head_left[user] -= nbytes
             # the rest of the head packet waits for the next TTI (RLC UM segmentation)
             nbytes = 0
+    if done > 0:
+        schedule(s, t_ms + 1.0 + p.lte_proc_delay_ms, EV_UE_ARRIVAL, user, done)
 
 
-@kernel
+@kernel(inline="always")
+def on_lte_delivery(s, p, t_ms: float, user: int, count: int) -> None:
+    """The packets one TTI finished for a user reach the UE (in order), then the owed TCP ACK leaves."""
+    cap = s.lte_air_buf.shape[1]
+    for _ in range(count):
+        pid = s.lte_air_buf[user, s.lte_air_head[user]]
+        s.lte_air_head[user] = (s.lte_air_head[user] + 1) % cap
+        s.lte_air_len[user] -= 1
+        gma_receive(s, p, t_ms, pid)
+    tcp_flush_ack(s, p, t_ms, user)
+
+
+@kernel(inline="always")
 def on_lte_tti(s, p, t_ms: float) -> None:
     """One TTI: allocate RBGs, transmit, update the PF averages, schedule the next TTI."""
     any_data = False

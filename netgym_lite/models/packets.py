@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..core.jit import kernel
 
 
-@kernel
+@kernel(inline="always")
 def alloc_packet(s, user: int, link: int, gma_seq: int, tcp_seq: int, size: int, t_ms: float) -> int:
     """Take a free packet id and fill it; -1 (and the overflow flag) when the pool is exhausted."""
     n_free = s.pkt_counters[0]
@@ -29,7 +29,7 @@ def alloc_packet(s, user: int, link: int, gma_seq: int, tcp_seq: int, size: int,
     return pid
 
 
-@kernel
+@kernel(inline="always")
 def free_packet(s, pid: int) -> None:
     """Return a packet id to the pool."""
     s.pkt_in_system[s.pkt_user[pid]] -= 1
@@ -37,7 +37,7 @@ def free_packet(s, pid: int) -> None:
     s.pkt_counters[0] += 1
 
 
-@kernel
+@kernel(inline="always")
 def queue_push(s, user: int, link: int, pid: int) -> None:
     """Append a packet to the tail of the user's queue on ``link`` (caller checked the limit)."""
     cap = s.q_buf.shape[2]
@@ -46,13 +46,13 @@ def queue_push(s, user: int, link: int, pid: int) -> None:
     s.q_nbytes[user, link] += s.pkt_size[pid]
 
 
-@kernel
+@kernel(inline="always")
 def queue_peek(s, user: int, link: int, k: int) -> int:
     """The k-th packet id from the head (0 = head)."""
     return s.q_buf[user, link, (s.q_head[user, link] + k) % s.q_buf.shape[2]]
 
 
-@kernel
+@kernel(inline="always")
 def queue_pop(s, user: int, link: int) -> int:
     """Remove and return the head packet id."""
     pid = s.q_buf[user, link, s.q_head[user, link]]

@@ -3,18 +3,17 @@
 Sources: slow start and congestion avoidance, fast retransmit / fast recovery (RFC 5681 §3), NewReno partial
 ACKs (RFC 6582), retransmission timer with SRTT/RTTVAR, Karn's rule and exponential backoff (RFC 6298;
 minimum RTO 200 ms as Linux), initial window 10 (RFC 6928). The sender is backlogged (a bulk download).
-The receiver ACKs every segment GMA releases to it (no delayed ACK); the ACK reaches the sender after the
-uplink delay of the user's ACK link (design: "ACK path as a delay").
+The receiver is in ``tcp_receiver.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core.events import EV_TCP_ACK, EV_TCP_RTO, schedule
+from ..core.events import EV_TCP_RTO, schedule
 from ..core.jit import kernel
 from ..core.state import TCP_WINDOW
-from .gma_split import LINK_WIFI, gma_send
+from .gma_split import gma_send
 
 INITIAL_CWND = 10.0
 MIN_RTO_MS = 200.0
@@ -22,7 +21,7 @@ MAX_RTO_MS = 60_000.0
 INITIAL_RTO_MS = 1000.0
 
 
-@kernel
+@kernel(inline="always")
 def _send_segment(s, p, t_ms: float, user: int, seq: int) -> None:
     slot = seq % TCP_WINDOW
     s.tcp_retx[user, slot] = seq < s.tcp_high_tx[user]
@@ -32,7 +31,7 @@ def _send_segment(s, p, t_ms: float, user: int, seq: int) -> None:
     gma_send(s, p, t_ms, user, seq)
 
 
-@kernel
+@kernel(inline="always")
 def _arm_rto(s, t_ms: float, user: int) -> None:
     """(Re)start the retransmission timer; at most one timer event per user is queued (lazy timer)."""
     s.tcp_rto_deadline_ms[user] = t_ms + s.tcp_rto_ms[user]
@@ -52,7 +51,7 @@ def tcp_try_send(s, p, t_ms: float, user: int) -> None:
         _arm_rto(s, t_ms, user)
 
 
-@kernel
+@kernel(inline="always")
 def _rtt_sample(s, user: int, rtt_ms: float) -> None:
     if s.tcp_srtt_ms[user] == 0.0:
         s.tcp_srtt_ms[user] = rtt_ms
@@ -63,7 +62,7 @@ def _rtt_sample(s, user: int, rtt_ms: float) -> None:
     s.tcp_rto_ms[user] = min(max(MIN_RTO_MS, s.tcp_srtt_ms[user] + 4.0 * s.tcp_rttvar_ms[user]), MAX_RTO_MS)
 
 
-@kernel
+@kernel(inline="always")
 def on_tcp_ack(s, p, t_ms: float, user: int, ackno: int) -> None:
     """A cumulative ACK (next expected sequence) reaches the sender."""
     if ackno < 0:  # start of the download
@@ -109,7 +108,7 @@ def on_tcp_ack(s, p, t_ms: float, user: int, ackno: int) -> None:
     tcp_try_send(s, p, t_ms, user)
 
 
-@kernel
+@kernel(inline="always")
 def on_tcp_rto(s, p, t_ms: float, user: int) -> None:
     """The lazy RTO event fires: re-queue it if the deadline moved, otherwise time out (go-back-N)."""
     s.tcp_rto_pending[user] = False
@@ -134,22 +133,3 @@ def on_tcp_rto(s, p, t_ms: float, user: int) -> None:
     tcp_try_send(s, p, t_ms, user)
     if s.tcp_rto_deadline_ms[user] == np.inf:
         _arm_rto(s, t_ms, user)
-
-
-@kernel
-def tcp_receive(s, p, t_ms: float, user: int, seq: int) -> None:
-    """The receiver gets a segment from GMA; it answers with a cumulative ACK over the ACK link."""
-    nxt = s.tcp_rcv_nxt[user]
-    if seq == nxt:
-        nxt += 1
-        while s.tcp_rcv_have[user, nxt % TCP_WINDOW]:
-            s.tcp_rcv_have[user, nxt % TCP_WINDOW] = False
-            nxt += 1
-        s.tcp_rcv_nxt[user] = nxt
-    elif nxt < seq < nxt + TCP_WINDOW:
-        s.tcp_rcv_have[user, seq % TCP_WINDOW] = True
-    if s.ack_link[user] == LINK_WIFI:
-        delay = p.ack_delay_wifi_ms + p.wifi_backhaul_ms
-    else:
-        delay = p.ack_delay_lte_ms + p.lte_backhaul_ms
-    schedule(s, t_ms + delay, EV_TCP_ACK, user, s.tcp_rcv_nxt[user])

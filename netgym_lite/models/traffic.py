@@ -33,7 +33,7 @@ def start_udp(s, p, t_ms: float) -> None:
         schedule(s, t_ms + first, EV_UDP_ARRIVAL, user, 0)
 
 
-@kernel
+@kernel(inline="always")
 def on_udp_arrival(s, p, t_ms: float, user: int) -> None:
     """Emit one packet and schedule the next one."""
     gma_send(s, p, t_ms, user, -1)

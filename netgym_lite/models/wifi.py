@@ -18,13 +18,14 @@ from ..core.rng import STREAM_CONTENTION, uniform
 from ..core.state import MAX_AMPDU_MPDUS
 from .gma_reorder import gma_receive
 from .packets import free_packet, queue_peek, queue_pop, queue_push
+from .tcp_receiver import tcp_flush_ack
 from .wifi_phy import CW_MIN, MAX_PPDU_US, MPDU_OVERHEAD_BYTES
 
 LINK_WIFI = 0
 COLLISION_TAU = 2.0 / (CW_MIN + 2.0)
 
 
-@kernel
+@kernel(inline="always")
 def _min_backlogged_served(s, p, channel: int, exclude: int) -> float:
     best = -1.0
     for user in range(p.num_users):
@@ -37,7 +38,7 @@ def _min_backlogged_served(s, p, channel: int, exclude: int) -> float:
     return best
 
 
-@kernel
+@kernel(inline="always")
 def wifi_enqueue(s, p, t_ms: float, pid: int) -> None:
     """A packet reaches the AP: queue it (or drop it when the queue is full) and wake the channel."""
     user = s.pkt_user[pid]
@@ -99,7 +100,7 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
     schedule(s, t_ms + duration_us / 1000.0, EV_WIFI_TXOP_END, channel, 0)
 
 
-@kernel
+@kernel(inline="always")
 def _backlogged_aps(s, p, channel: int) -> int:
     count = 0
     for ap in range(p.num_aps):
@@ -112,7 +113,7 @@ def _backlogged_aps(s, p, channel: int) -> int:
     return count
 
 
-@kernel
+@kernel(inline="always")
 def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     """The TXOP ends: its A-MPDU reaches the station (unless it collided); the channel serves the next."""
     s.wifi_busy[channel] = False
@@ -121,4 +122,5 @@ def on_txop_end(s, p, t_ms: float, channel: int) -> None:
         s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
         for _ in range(s.wifi_txop_npkts[channel]):
             gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
+        tcp_flush_ack(s, p, t_ms, user)
     wifi_try_start(s, p, t_ms, channel)

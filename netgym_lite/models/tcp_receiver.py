@@ -1,0 +1,44 @@
+"""TCP receiver: cumulative ACKs, coalesced per delivery batch.
+
+The receiver keeps the next expected sequence number and a bitmap of segments received beyond it (RFC 9293
+§3.10.7.4). It ACKs once per batch of segments handed to it together (an A-MPDU, the packets of one LTE TTI,
+a reordering run), as Linux's generic receive offload does; the sender counts the packets an ACK covers
+(appropriate byte counting, RFC 3465), so batching does not slow slow start. The ACK reaches the sender after
+the uplink delay of the user's ACK link (design.md: "ACK path as a delay").
+"""
+
+from __future__ import annotations
+
+from ..core.events import EV_TCP_ACK, schedule
+from ..core.jit import kernel
+from ..core.state import TCP_WINDOW
+
+LINK_WIFI = 0
+
+
+@kernel(inline="always")
+def tcp_receive(s, p, t_ms: float, user: int, seq: int) -> None:
+    """The receiver gets a segment from GMA; an ACK is owed (sent by :func:`tcp_flush_ack`)."""
+    nxt = s.tcp_rcv_nxt[user]
+    if seq == nxt:
+        nxt += 1
+        while s.tcp_rcv_have[user, nxt % TCP_WINDOW]:
+            s.tcp_rcv_have[user, nxt % TCP_WINDOW] = False
+            nxt += 1
+        s.tcp_rcv_nxt[user] = nxt
+    elif nxt < seq < nxt + TCP_WINDOW:
+        s.tcp_rcv_have[user, seq % TCP_WINDOW] = True
+    s.tcp_ack_pending[user] = True
+
+
+@kernel(inline="always")
+def tcp_flush_ack(s, p, t_ms: float, user: int) -> None:
+    """Send the owed cumulative ACK (if any) over the user's ACK link."""
+    if not s.tcp_ack_pending[user]:
+        return
+    s.tcp_ack_pending[user] = False
+    if s.ack_link[user] == LINK_WIFI:
+        delay = p.ack_delay_wifi_ms + p.wifi_backhaul_ms
+    else:
+        delay = p.ack_delay_lte_ms + p.lte_backhaul_ms
+    schedule(s, t_ms + delay, EV_TCP_ACK, user, s.tcp_rcv_nxt[user])
