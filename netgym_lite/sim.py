@@ -5,8 +5,8 @@
     sim.set_wifi_split(shares)              # (N,) Wi-Fi share in [0, 1]; NaN = system default for that user
     records = sim.advance()                 # next interval, ts += interval
 
-Python builds the state once (:func:`build`), then enters numba once per ``advance`` (the event loop) and
-once per ``set_wifi_split`` (the GMA split update). Records follow design.md §5: ids from 1, every per-user
+Python builds the state once (:func:`build`), then enters numba three times per ``advance``: the interval
+(split update, mobility, radio, event loop), its measurement table, and clearing the counters. Records follow design.md §5: ids from 1, every per-user
 record covers all users, −1 where a metric has no value this interval.
 """
 
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config_types import LINK_LTE, LINK_WIFI, ScenarioConfig
-from .core.engine import run_until
+from .config_types import ScenarioConfig
+from .core.engine import run_interval
 from .core.events import C_OVERFLOW, C_PROCESSED, EV_LTE_TTI, EV_TCP_ACK, make_event_queue, schedule
 from .core.rng import STREAM_SHADOWING, make_streams
 from .core.state import (
@@ -35,8 +35,8 @@ from .core.state import (
 from .errors import NetgymError
 from .models import lte_phy, wifi_phy
 from .models.channel import noise_dbm
-from .models.gma_default import apply_split
-from .models.mobility import move_users, start_walks
+from .models.measurement import METRIC_KEYS, close_interval, measure_interval
+from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
 from .records import build_records
@@ -61,6 +61,7 @@ def _params(cfg: ScenarioConfig) -> Params:
         transport=TRANSPORT_TCP if cfg.traffic.transport == "tcp" else TRANSPORT_UDP,
         udp_poisson=bool(cfg.traffic.udp_poisson_arrival),
         traffic_start_ms=float(cfg.measurement_start_time_ms),
+        interval_ms=float(cfg.step_interval_ms),
         wifi_backhaul_ms=float(w.backhaul_delay_ms),
         lte_backhaul_ms=float(lte.backhaul_delay_ms),
         wifi_overhead_us=wifi_phy.txop_overhead_us(w.standard),
@@ -90,6 +91,8 @@ def _params(cfg: ScenarioConfig) -> Params:
         delay_bound_ms=float(cfg.qos.delay_bound_ms),
         delay_test_1_ms=float(cfg.qos.delay_test_1_thresh_ms),
         delay_test_2_ms=float(cfg.qos.delay_test_2_thresh_ms),
+        qos_violation_target=float(cfg.qos.delay_violation_target),
+        qos_loss_target=float(cfg.qos.loss_target),
         gma_threshold_ms=float(gma.delay_threshold_ms),
         gma_stable=bool(gma.stable),
         gma_loss_balancing=bool(gma.loss_balancing),
@@ -150,6 +153,8 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         gma_counter=np.ones((n, 2), np.int64),
         gma_last_owd=np.full((n, 2), np.inf),
         ack_link=z(n, np.int64),
+        gma_last_tx_pkts=z((n, 2), np.int64), gma_last_rx_pkts=z((n, 2), np.int64),
+        gma_last_owd_sum=z((n, 2)), gma_last_drops=z((n, 2), np.int64), missed_action=z(n, np.int64),
         link_seq_tx=z((n, 2), np.int64),
         link_seq_map=z((n, 2, REORDER_SLOTS), np.int64),
         q_buf=z((n, 2, qcap), np.int64), q_head=z((n, 2), np.int64), q_length=z((n, 2), np.int64),
@@ -213,6 +218,7 @@ class IntervalStats:
     lte_bits_per_rb: np.ndarray
     pos: np.ndarray
     missed_action: np.ndarray
+    table: np.ndarray  # measurement table, rows = models.measurement.METRIC_KEYS
 
 
 class Simulation:
@@ -224,8 +230,6 @@ class Simulation:
         self.state, self.params = build(cfg, self.seed)
         self.num_users = cfg.num_users
         self.ts_ms = 0
-        self.missed_action = np.zeros(cfg.num_users, np.int64)
-        self.last: IntervalStats | None = None
         self._action_units = np.full(cfg.num_users, -1, np.int64)
 
     @property
@@ -258,54 +262,43 @@ class Simulation:
 
     def advance(self) -> list[dict]:
         """Run to the next measurement time and return its records (filtered by the subscription)."""
-        return build_records(self.advance_stats(), self.cfg)
+        self._run_interval()
+        table = np.empty((len(METRIC_KEYS), self.num_users))
+        measure_interval(self.state, self.params, table)
+        close_interval(self.state, self.params)
+        return build_records(table, self.ts_ms, self.cfg)
 
     def advance_stats(self) -> IntervalStats:
-        """Like :meth:`advance` but returns the raw interval statistics (no record dicts)."""
+        """Like :meth:`advance` but returns the interval's raw counters and measurement table."""
+        self._run_interval()
+        s = self.state
+        table = np.empty((len(METRIC_KEYS), self.num_users))
+        measure_interval(s, self.params, table)
+        snap = IntervalStats(
+            ts_ms=self.ts_ms, interval_ms=float(self.cfg.step_interval_ms),
+            st=Stats(*(getattr(s, "st_" + f).copy() for f in STAT_FIELDS)),
+            wifi_units=s.wifi_units.copy(), wifi_ap=s.wifi_ap.copy(),
+            wifi_rate_mbps=s.wifi_rate_mbps.copy(), lte_bits_per_rb=s.lte_bits_per_rb.copy(),
+            pos=s.pos.copy(), missed_action=s.missed_action.copy(), table=table,
+        )
+        close_interval(s, self.params)
+        return snap
+
+    def _run_interval(self) -> None:
+        """Apply the pending split, move users, and run the core to the next measurement time."""
         s, p = self.state, self.params
         interval = float(self.cfg.step_interval_ms)
-        if self.ts_ms == 0:
-            start = float(self.cfg.measurement_start_time_ms)
-            move_users(s, p, start)
-            update_radio(s, p, False)
+        first = self.ts_ms == 0
+        if first:
             self._start_traffic()
             self.ts_ms = int(self.cfg.measurement_start_time_ms)
-        else:
-            last = self.last
-            apply_split(s, p, self._action_units, last.st.tx_pkts, last.st.link_rx_pkts,
-                        last.st.link_owd_sum, last.st.drops)
-            self.missed_action += self._action_units < 0
-        self._action_units = np.full(self.num_users, -1, np.int64)
-        units_in_force = s.wifi_units.copy()
+        move_ms = float(self.cfg.measurement_start_time_ms) if first else interval
         t_end = float(self.ts_ms) + interval
-        run_until(s, p, t_end)
+        run_interval(s, p, self._action_units, not first, move_ms, t_end)
+        self._action_units = np.full(self.num_users, -1, np.int64)
         if s.ev_counters[C_OVERFLOW] or s.pkt_counters[1]:
             raise NetgymError("simulation capacity exceeded (event heap or packet pool); reduce load or users")
         self.ts_ms = int(round(t_end))
-        snap = IntervalStats(
-            ts_ms=self.ts_ms, interval_ms=interval,
-            st=Stats(*(getattr(s, "st_" + f).copy() for f in STAT_FIELDS)),
-            wifi_units=units_in_force, wifi_ap=s.wifi_ap.copy(),
-            wifi_rate_mbps=s.wifi_rate_mbps.copy(), lte_bits_per_rb=s.lte_bits_per_rb.copy(),
-            pos=s.pos.copy(), missed_action=self.missed_action.copy(),
-        )
-        for f in STAT_FIELDS:
-            if not f.startswith("total_"):
-                getattr(s, "st_" + f)[...] = 0
-        self.last = snap
-        self._choose_ack_links(snap)
-        move_users(s, p, interval)
-        update_radio(s, p, False)
-        return snap
-
-    def _choose_ack_links(self, snap: IntervalStats) -> None:
-        """uplink "auto": ACKs go whole on the link with the lower owd last interval (Wi-Fi by default)."""
-        st = snap.st
-        with np.errstate(invalid="ignore", divide="ignore"):
-            owd = st.link_owd_sum / st.link_rx_pkts
-        owd = np.where(st.link_rx_pkts > 0, owd, np.inf)
-        lte_better = (owd[:, LINK_LTE] < owd[:, LINK_WIFI]) | (snap.wifi_rate_mbps <= 0)
-        self.state.ack_link[:] = np.where(lte_better, LINK_LTE, LINK_WIFI)
 
     def conservation(self) -> dict[str, np.ndarray]:
         """Per-user packet accounting: sent == delivered + dropped + in_system (always)."""

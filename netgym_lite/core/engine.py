@@ -1,4 +1,5 @@
-"""The event loop: ``run_until`` pops events in time order and hands each to its model.
+"""The event loop: ``run_until`` pops events in time order and hands each to its model;
+``run_interval`` wraps it with what happens at an interval boundary (split update, mobility, radio).
 
 Promise: after ``run_until(s, p, t_end)`` every event with time < ``t_end`` has been handled, none later;
 ``s.clock[0] == t_end``. Events at exactly ``t_end`` belong to the next interval. The loop is one numba
@@ -7,9 +8,12 @@ function, so Python is entered once per call, never per event.
 
 from __future__ import annotations
 
+from ..models.gma_default import apply_split
 from ..models.gma_reorder import on_reorder_timeout
 from ..models.gma_split import link_arrival
 from ..models.lte import on_lte_delivery, on_lte_tti
+from ..models.mobility import move_users
+from ..models.radio import update_radio
 from ..models.tcp import on_tcp_ack, on_tcp_rto
 from ..models.traffic import on_udp_arrival
 from ..models.wifi import on_txop_end
@@ -51,3 +55,14 @@ def run_until(s, p, t_end_ms: float) -> None:
         elif kind == EV_REORDER_TIMEOUT:
             on_reorder_timeout(s, p, t, a)
     s.clock[0] = t_end_ms
+
+
+@kernel
+def run_interval(s, p, action_units, apply_action: bool, move_ms: float, t_end_ms: float) -> None:
+    """One measurement interval: the new split (agent's units, −1 = system default), users move and the
+    radio is re-evaluated for the interval, then every event before ``t_end_ms`` runs."""
+    if apply_action:
+        apply_split(s, p, action_units)
+    move_users(s, p, move_ms)
+    update_radio(s, p, False)
+    run_until(s, p, t_end_ms)

@@ -31,6 +31,7 @@ class Params(NamedTuple):
     transport: int
     udp_poisson: bool
     traffic_start_ms: float
+    interval_ms: float  # measurement interval + guard
     wifi_backhaul_ms: float
     lte_backhaul_ms: float
     wifi_overhead_us: float
@@ -60,6 +61,8 @@ class Params(NamedTuple):
     delay_bound_ms: float
     delay_test_1_ms: float
     delay_test_2_ms: float
+    qos_violation_target: float  # share of packets over the delay bound a QoS flow may have
+    qos_loss_target: float
     gma_threshold_ms: float
     gma_stable: bool
     gma_loss_balancing: bool
@@ -101,6 +104,11 @@ class State(NamedTuple):
     gma_counter: np.ndarray  # int64[U, 2]: system-default step counters per link
     gma_last_owd: np.ndarray  # float64[U, 2]: owd per link seen by the system default last time
     ack_link: np.ndarray  # int64[U]
+    gma_last_tx_pkts: np.ndarray  # int64[U, 2]: last interval's packets sent per link (system default input)
+    gma_last_rx_pkts: np.ndarray  # int64[U, 2]: ... received per link
+    gma_last_owd_sum: np.ndarray  # float64[U, 2]: ... sum of their owd
+    gma_last_drops: np.ndarray  # int64[U, 2]: ... dropped per link
+    missed_action: np.ndarray  # int64[U]: intervals the agent left to the system default
     link_seq_tx: np.ndarray  # int64[U, 2]: next per-link sequence number (GMA's LSN) at the sender
     link_seq_map: np.ndarray  # int64[U, 2, REORDER_SLOTS]: GMA sequence number sent with each LSN
     # --- queues: Per-user, per-link FIFO rings of packet ids at the AP / eNB.

@@ -72,11 +72,12 @@ def system_default_split(
 
 
 @kernel
-def apply_split(s, p, action_units: np.ndarray, sent: np.ndarray, rx_pkts: np.ndarray,
-                owd_sum: np.ndarray, drops: np.ndarray) -> None:
+def apply_split(s, p, action_units: np.ndarray) -> None:
     """Set each user's split: the agent's units where given (≥ 0), the system default elsewhere (−1)."""
     for user in range(p.num_users):
         if action_units[user] >= 0:
             s.wifi_units[user] = action_units[user]
         else:
-            system_default_split(s, p, user, sent, rx_pkts, owd_sum, drops)
+            s.missed_action[user] += 1
+            system_default_split(s, p, user, s.gma_last_tx_pkts, s.gma_last_rx_pkts, s.gma_last_owd_sum,
+                                 s.gma_last_drops)

@@ -1,0 +1,114 @@
+"""Per-interval measurement reports, computed where the counters live (one kernel call per interval).
+
+What NetworkGym's ns-3 modules report every measurement interval (design.md §5), as a table of
+``len(METRIC_KEYS)`` rows × users: rates in Mbps (payload bytes · 8 / interval), delays in ms, shares in %,
+−1 where a metric has no value this interval. :mod:`netgym_lite.records` turns the table into records.
+The kernel also hands the interval's per-link counters to the GMA system default, picks each user's ACK
+link for the next interval and clears the interval counters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.jit import kernel
+
+LINK_WIFI = 0
+LINK_LTE = 1
+
+# Row order of the measurement table: the full NetworkGym key of each row.
+METRIC_KEYS = (
+    "gma::dl::rate", "gma::dl::tx_rate", "gma::dl::qos_rate", "gma::dl::owd", "gma::dl::max_owd",
+    "gma::dl::delay_violation", "gma::dl::delay_test_1_violation", "gma::dl::delay_test_2_violation",
+    "gma::dl::measurement_ok", "gma::dl::missed_action", "gma::x_loc", "gma::y_loc",
+    "gma::wifi::dl::rate", "gma::wifi::dl::qos_rate", "gma::wifi::dl::owd", "gma::wifi::dl::max_owd",
+    "gma::wifi::dl::priority", "gma::wifi::dl::traffic_ratio", "gma::wifi::dl::split_ratio",
+    "gma::lte::dl::rate", "gma::lte::dl::qos_rate", "gma::lte::dl::owd", "gma::lte::dl::max_owd",
+    "gma::lte::dl::priority", "gma::lte::dl::traffic_ratio", "gma::lte::dl::split_ratio",
+    "lte::cell_id", "lte::slice_id", "lte::dl::max_rate", "lte::dl::rb_usage",
+    "wifi::cell_id", "wifi::dl::max_rate", "wifi::ul::max_rate",
+)
+ROW = {key: i for i, key in enumerate(METRIC_KEYS)}
+_LINK_BASE = (ROW["gma::wifi::dl::rate"], ROW["gma::lte::dl::rate"])  # 7 rows per link, same order
+
+
+@kernel(inline="always")
+def _ratio_or_missing(num: float, den: float) -> float:
+    return num / den if den > 0 else -1.0
+
+
+@kernel
+def measure_interval(s, p, table: np.ndarray) -> None:
+    """Fill ``table`` (rows of METRIC_KEYS × users) from this interval's counters."""
+    to_mbps = 8.0 / (p.interval_ms * 1000.0)
+    for u in range(p.num_users):
+        rx = s.st_rx_pkts[u]
+        sent = s.st_tx_pkts[u, 0] + s.st_tx_pkts[u, 1]
+        rate = s.st_rx_bytes[u] * to_mbps
+        viol = _ratio_or_missing(100.0 * s.st_viol[u, 0], rx)
+        loss = _ratio_or_missing(s.st_drops[u, 0] + s.st_drops[u, 1], sent)
+        qos_met = rx > 0 and viol <= 100.0 * p.qos_violation_target and loss <= p.qos_loss_target
+        table[0, u] = rate
+        table[1, u] = s.st_tx_bytes[u] * to_mbps
+        table[2, u] = rate if qos_met else 0.0
+        table[3, u] = _ratio_or_missing(s.st_owd_sum[u], rx)
+        table[4, u] = s.st_owd_max[u] if rx > 0 else -1.0
+        table[5, u] = viol
+        table[6, u] = _ratio_or_missing(100.0 * s.st_viol[u, 1], rx)
+        table[7, u] = _ratio_or_missing(100.0 * s.st_viol[u, 2], rx)
+        table[8, u] = 1.0
+        table[9, u] = s.missed_action[u]
+        table[10, u] = s.pos[u, 0]
+        table[11, u] = s.pos[u, 1]
+        for link in range(2):
+            base = _LINK_BASE[link]
+            got = s.st_link_rx_pkts[u, link]
+            link_rate = s.st_link_rx_bytes[u, link] * to_mbps
+            units = s.wifi_units[u] if link == LINK_WIFI else p.split_burst - s.wifi_units[u]
+            table[base, u] = link_rate
+            table[base + 1, u] = link_rate if qos_met else 0.0
+            table[base + 2, u] = _ratio_or_missing(s.st_link_owd_sum[u, link], got)
+            table[base + 3, u] = s.st_link_owd_max[u, link] if got > 0 else -1.0
+            table[base + 4, u] = 0.0  # priority: no dynamic flow prioritisation in nqos_split
+            table[base + 5, u] = _ratio_or_missing(100.0 * s.st_tx_pkts[u, link], sent)
+            table[base + 6, u] = 100.0 * units / p.split_burst
+        table[26, u] = 1.0
+        table[27, u] = 0.0
+        table[28, u] = s.lte_bits_per_rb[u] * p.lte_rbs / 1000.0  # Mbps with every RB, 1 ms TTIs
+        table[29, u] = 100.0 * s.st_rbs[u] / (p.lte_rbs * p.interval_ms)
+        table[30, u] = s.wifi_ap[u] + 1.0
+        table[31, u] = s.wifi_rate_mbps[u]
+        table[32, u] = s.wifi_rate_mbps[u]
+
+
+@kernel
+def close_interval(s, p) -> None:
+    """Hand the counters to the GMA system default, choose ACK links, clear the interval counters."""
+    for u in range(p.num_users):
+        best_owd = np.inf
+        s.ack_link[u] = LINK_WIFI if s.wifi_rate_mbps[u] > 0.0 else LINK_LTE
+        for link in range(2):
+            s.gma_last_tx_pkts[u, link] = s.st_tx_pkts[u, link]
+            s.gma_last_rx_pkts[u, link] = s.st_link_rx_pkts[u, link]
+            s.gma_last_owd_sum[u, link] = s.st_link_owd_sum[u, link]
+            s.gma_last_drops[u, link] = s.st_drops[u, link]
+            # uplink "auto": ACKs go whole on the link with the lower owd this interval
+            if s.st_link_rx_pkts[u, link] > 0:
+                owd = s.st_link_owd_sum[u, link] / s.st_link_rx_pkts[u, link]
+                if owd < best_owd and (link == LINK_LTE or s.wifi_rate_mbps[u] > 0.0):
+                    best_owd = owd
+                    s.ack_link[u] = link
+            s.st_tx_pkts[u, link] = 0
+            s.st_link_rx_bytes[u, link] = 0.0
+            s.st_link_rx_pkts[u, link] = 0
+            s.st_link_owd_sum[u, link] = 0.0
+            s.st_link_owd_max[u, link] = 0.0
+            s.st_drops[u, link] = 0
+        s.st_tx_bytes[u] = 0.0
+        s.st_rx_bytes[u] = 0.0
+        s.st_rx_pkts[u] = 0
+        s.st_owd_sum[u] = 0.0
+        s.st_owd_max[u] = 0.0
+        s.st_rbs[u] = 0.0
+        for k in range(3):
+            s.st_viol[u, k] = 0
