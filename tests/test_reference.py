@@ -3,7 +3,8 @@
 Pins: light-load Wi-Fi owd = backhaul + TXOP overhead + one packet's airtime; saturated Wi-Fi is byte-fair;
 saturated LTE PF gives equal airtime (throughput ∝ rate); light-load LTE owd = 3.5 ms + backhaul (one more
 TTI when a packet needs two); a fixed split sends exactly k/B of packets on Wi-Fi; reordering releases in
-sequence and gives up after the timeout; every packet is accounted for.
+sequence, closes gaps that a link's sequence numbers (LSN) prove lost at once and skips the rest after the
+timeout (restarted whenever the next expected number advances); every packet is accounted for.
 """
 
 from __future__ import annotations
@@ -153,26 +154,69 @@ def test_packet_conservation_under_overload_with_contention_and_reordering() -> 
     assert r.wifi_collisions / r.wifi_txops == pytest.approx(2 / 17, abs=0.04)
 
 
-def test_reorderer_releases_in_order_and_skips_after_timeout() -> None:
+def _reorder_run(arrivals: list[tuple[int, float]], *, wifi_units_of_32: int | None = None,
+                 timeout_ms: float = 20.0) -> tuple[list[tuple[int, float]], Reorderer]:
+    """Feed one user's receiver packets ``(seq, arrival time)``. With ``wifi_units_of_32`` the packets get
+    links and LSNs from a GmaSplitter numbering seq 0, 1, 2, … (so LSN jumps reveal losses); without it,
+    loss detection is off. Returns the (seq, release time) list and the receiver."""
     env = simpy.Environment()
     released: list[tuple[int, float]] = []
-    rx = Reorderer(env, 20.0, lambda p, now: released.append((p.seq, now)))
+    packets: dict[int, Packet] = {}
+    lookup = None
+    if wifi_units_of_32 is not None:
+        splitter = GmaSplitter(np.array([wifi_units_of_32]), 32)
+        for seq in range(max(s for s, _ in arrivals) + 1):
+            link = splitter.choose_link(0)
+            packets[seq] = Packet(0, splitter.new_sequence(0), 100, 0.0, link=link)
+            packets[seq].lsn = splitter.new_link_sequence(0, link, seq)
+        lookup = lambda link, lsn: splitter.take_link_seq(0, link, lsn)  # noqa: E731
+    rx = Reorderer(env, timeout_ms, lambda p, now: released.append((p.seq, now)), lookup)
 
     def arrive(seq: int, at: float) -> None:
         def proc():  # type: ignore[no-untyped-def]
             yield env.timeout(at)
-            rx.on_arrival(Packet(0, seq, 100, 0.0))
+            rx.on_arrival(packets.get(seq) or Packet(0, seq, 100, 0.0))
         env.process(proc())
 
-    arrive(0, 1.0)
-    arrive(2, 2.0)  # waits for 1
-    arrive(1, 5.0)  # fills the gap: 1 and 2 released at 5
-    arrive(4, 6.0)  # 3 never comes: 4 released at 6 + 20
-    arrive(6, 10.0)  # 5 never comes: 6 has waited 20 ms at 30
-    arrive(3, 40.0)  # late: released at once
-    env.run(until=100.0)
-    assert released == [(0, 1.0), (1, 5.0), (2, 5.0), (4, 26.0), (6, 30.0), (3, 40.0)]
-    assert rx.num_held == 0 and rx.next_expected == 7
+    for seq, at in arrivals:
+        arrive(seq, at)
+    env.run(until=200.0)
+    return released, rx
+
+
+def test_reorderer_timer_restarts_when_the_next_expected_advances() -> None:
+    released, rx = _reorder_run([
+        (0, 1.0),
+        (2, 2.0),  # waits for 1: timer 2 + 20 = 22
+        (1, 5.0),  # fills the gap: 1 and 2 released at 5, nothing held: timer stops
+        (4, 6.0),  # 3 missing: timer 6 + 20 = 26
+        (6, 10.0),  # 5 missing too; the timer keeps its deadline 26 (next expected did not move)
+        (3, 40.0),  # late (skipped at 26): released at once
+    ])
+    # At 26 the receiver skips 3 and releases 4; 6 is still held, so the timer restarts: 26 + 20 = 46,
+    # i.e. 6 waits 36 ms (the timeout counts from the last advance, not from 6's own arrival).
+    assert released == [(0, 1.0), (1, 5.0), (2, 5.0), (4, 26.0), (3, 40.0), (6, 46.0)]
+    assert rx.num_held == 0 and rx.next_expected == 7 and rx.skips == 2
+
+
+def test_reorderer_link_sequence_jumps_close_gaps_without_waiting() -> None:
+    # k = 16 of 32: seq 0, 2, 4, 6 on LTE (LSN 0..3), seq 1, 3, 5, 7 on Wi-Fi (LSN 0..3).
+    released, rx = _reorder_run([
+        (1, 1.0), (3, 2.0),  # Wi-Fi, held: seq 0 (LTE) is missing; timer 1 + 20 = 21
+        (2, 3.0),  # LTE LSN 1 while LSN 0 expected: seq 0 is lost, so 1, 2, 3 are released at once
+        (7, 5.0),  # Wi-Fi LSN 3 while LSN 2 expected: seq 5 lost; 4 (LTE) still missing: timer 25
+        (4, 8.0),  # releases 4, passes lost 5; 6 missing (the timer restarts: 28)
+    ], wifi_units_of_32=16)
+    assert released == [(1, 3.0), (2, 3.0), (3, 3.0), (4, 8.0), (7, 28.0)]
+    assert rx.lost_marked == 2 and rx.skips == 1 and rx.num_held == 0 and not rx.lost
+
+
+def test_reorderer_expiry_stops_at_a_known_lost_number_like_the_core() -> None:
+    # Seq 0 (LTE) and 2 (LTE) never arrive, 1 (Wi-Fi) is lost, 3 (Wi-Fi) reveals it at 1 ms.
+    released, rx = _reorder_run([(3, 1.0)], wifi_units_of_32=16)
+    # Expiry at 21 skips to the first held-or-lost number (1), passes it, then waits for 2 again.
+    assert released == [(3, 41.0)]
+    assert rx.skips == 2
 
 
 def test_out_of_scope_inputs_are_refused() -> None:
@@ -184,6 +228,15 @@ def test_out_of_scope_inputs_are_refused() -> None:
         run_reference(cfg, wifi_share=1.5, duration_ms=10.0)
     with pytest.raises(ActionError):
         wifi_units(np.array([0.5, 0.5]), 3, 32)
+
+
+def test_given_udp_rates_replace_the_drawn_ones() -> None:
+    cfg = make_cfg(distances=(10.0, 30.0), rate_mbps=5.0)
+    r = run_reference(cfg, wifi_share=1.0, duration_ms=1000.0, udp_rate_mbps=np.array([2.0, 8.0]))
+    np.testing.assert_array_equal(r.udp_rate_mbps, [2.0, 8.0])
+    np.testing.assert_allclose(r.offered_mbps, [2.0, 8.0], rtol=0.02)
+    with pytest.raises(ConfigError, match="udp_rate_mbps"):
+        run_reference(cfg, wifi_share=1.0, duration_ms=10.0, udp_rate_mbps=np.array([1.0]))
 
 
 def test_same_seed_same_result_and_static_random_users() -> None:

@@ -14,10 +14,14 @@ Scope (everything else raises :class:`netgym_lite.errors.ConfigError` or is igno
 - Wi-Fi: association by strongest AP, ideal rate control, per-AP or shared channels, TXOPs with A-MPDU,
   start-time byte-fair user selection, Bianchi collisions between ≥ 2 backlogged APs on one channel.
 - LTE: 1 ms TTIs, RBG-by-RBG PF or RR scheduler, RLC byte buffers, TTI + 2 ms processing delay.
+- LTE details as the core's ``models/lte.py``: RLC fill level counts whole packets, each TTI takes
+  ⌊bits/8⌋ bytes per user, PF averages the bits of the RBGs given. (RR stamps RBGs, the core TTIs.)
 - GMA: a FIXED split per user (``wifi_share`` → k = round(s·B) units of ``split_burst`` B, accumulator
-  rule), sequence numbers and receiver reordering with ``reordering_timeout_ms``. The system-default split
-  algorithm (and measurement-interval reporting) is out of scope.
-- Traffic starts at t = 0 (no ``measurement_start_time_ms`` offset); statistics cover
+  rule), GMA and per-link sequence numbers, receiver reordering with per-link loss detection and
+  ``reordering_timeout_ms`` (docs/models.md "GMA"). The system-default split algorithm (and
+  measurement-interval reporting) is out of scope; the core's first interval all on Wi-Fi is not modelled.
+- Traffic starts at t = 0 (no ``measurement_start_time_ms`` offset); per-user UDP rates are drawn from
+  ``cfg.traffic`` with the seed or given (``udp_rate_mbps``); statistics cover
   [warmup_ms, warmup_ms + duration_ms), see :class:`ReferenceResult` for which events count.
 
 Entry point: :func:`run_reference`.

@@ -25,8 +25,9 @@ class Packet:
     size: int  # payload bytes (what throughput counts)
     t_entry: float  # time it entered GMA (ms): the origin of every owd
     link: int = -1  # LINK_WIFI or LINK_LTE, set by the split
+    lsn: int = -1  # per-user per-link sequence number (GMA's LSN), set with the link
     t_arrival: float = float("nan")  # arrival at the UE over its link (ms)
-    remaining: float = 0.0  # LTE: bytes not yet scheduled (RLC UM segmentation)
+    remaining: int = 0  # LTE: bytes not yet scheduled (RLC UM segmentation)
 
 
 class CountingEnvironment(simpy.Environment):

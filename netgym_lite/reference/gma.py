@@ -1,16 +1,17 @@
 """GMA convergence layer of the SimPy reference (docs/models.md "GMA"): the fixed per-user split with the
-accumulator rule, per-user sequence numbers, and the receiver's reordering with a timeout.
+accumulator rule, per-user sequence numbers and per-link sequence numbers (LSN), and the receiver's
+reordering with per-link loss detection and a timeout.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from collections.abc import Callable, Generator
 
 import numpy as np
 import simpy
 
-from netgym_lite.config_types import LINK_LTE, LINK_WIFI
+from netgym_lite.config_types import LINK_LTE, LINK_WIFI, NUM_LINKS
 from netgym_lite.errors import ActionError, field_error
 from netgym_lite.reference.common import Packet
 
@@ -34,14 +35,20 @@ class GmaSplitter:
     """The sender side: numbers each user's packets and picks their link.
 
     docs/models.md "GMA": per packet ``acc += k; if acc ≥ B: acc −= B → Wi-Fi else LTE`` (exactly k of any
-    B consecutive packets go to Wi-Fi).
+    B consecutive packets go to Wi-Fi). Every packet also gets a per-user per-link sequence number (LSN);
+    the sender remembers which GMA sequence number went with each LSN, which the receiver looks up
+    (:meth:`take_link_seq`) to tell which packets a jump in a link's LSNs proves lost.
     """
 
     def __init__(self, units: np.ndarray, split_burst: int) -> None:
         self.units = np.asarray(units, dtype=np.int64)
         self.burst = int(split_burst)
-        self.acc = np.zeros(len(self.units), dtype=np.int64)
-        self.next_seq = np.zeros(len(self.units), dtype=np.int64)
+        n = len(self.units)
+        self.acc = np.zeros(n, dtype=np.int64)
+        self.next_seq = np.zeros(n, dtype=np.int64)
+        self.next_lsn = np.zeros((n, NUM_LINKS), dtype=np.int64)
+        # (user, link) -> {LSN: GMA sequence number} of packets the receiver has not passed yet on that link.
+        self._lsn_to_seq: list[list[dict[int, int]]] = [[{} for _ in range(NUM_LINKS)] for _ in range(n)]
 
     def new_sequence(self, user: int) -> int:
         """The next GMA sequence number of ``user``."""
@@ -57,74 +64,120 @@ class GmaSplitter:
             return LINK_WIFI
         return LINK_LTE
 
+    def new_link_sequence(self, user: int, link: int, seq: int) -> int:
+        """The next LSN of ``user`` on ``link``, for the packet with GMA sequence number ``seq``."""
+        lsn = int(self.next_lsn[user, link])
+        self.next_lsn[user, link] += 1
+        self._lsn_to_seq[user][link][lsn] = seq
+        return lsn
+
+    def take_link_seq(self, user: int, link: int, lsn: int) -> int:
+        """The GMA sequence number sent with ``lsn`` on ``link`` (each LSN is looked up at most once: the
+        receiver's per-link cursor only moves forward, so the entry is forgotten)."""
+        return self._lsn_to_seq[user][link].pop(lsn)
+
 
 class Reorderer:
     """The GMA receiver of one user (one SimPy process: the reordering timer).
 
-    docs/models.md "GMA": packets are released in sequence order; out-of-order packets wait until the gap is
-    filled or ``timeout_ms`` after the first one waiting arrived, then the receiver skips to the next packet
-    it holds (the missing ones are given up). A packet older than the next expected one is released at once.
+    docs/models.md "GMA", as the core's ``models/gma_reorder.py`` does it:
 
-    "The first one waiting" is read literally: the deadline is (earliest UE arrival among the packets held
-    now) + timeout, so no packet waits in the buffer longer than the timeout. After a skip, remaining held
-    packets whose own wait already reached the timeout trigger a further skip at the same instant.
+    - Per-link loss detection: each link is FIFO, so a packet arriving on link l with LSN k while LSN j < k
+      was expected proves LSNs j..k−1 of l lost; their GMA sequence numbers ≥ ``next_expected`` are marked
+      lost, and the in-order release passes over lost numbers at once, without waiting.
+    - Release: a packet older than ``next_expected`` is released at once; otherwise it is held, then the run
+      of held / lost numbers from ``next_expected`` is released.
+    - Timer: after an arrival, the timer is (re)started at now + timeout when ``next_expected`` advanced or no
+      timer was running (it stops when nothing is held); otherwise the running deadline stays.
+    - Expiry: ``next_expected`` skips the missing numbers up to the next number that is held **or known
+      lost**, the run from there is released, and the timer restarts (at expiry + timeout) if packets remain
+      held. (Stopping at a lost number is what the core's slot scan does; a run of lost numbers followed by
+      another gap therefore waits another timeout.)
+
+    ``take_link_seq(link, lsn)`` maps an LSN of this user back to its GMA sequence number (the sender's
+    record); ``None`` disables loss detection (packets then need no LSN).
     """
 
     def __init__(self, env: simpy.Environment, timeout_ms: float,
-                 release: Callable[[Packet, float], None]) -> None:
+                 release: Callable[[Packet, float], None],
+                 take_link_seq: Callable[[int, int], int] | None = None) -> None:
         self.env = env
         self.timeout_ms = float(timeout_ms)
         self.release = release  # called as release(pkt, now)
+        self.take_link_seq = take_link_seq
         self.next_expected = 0
         self.held: dict[int, Packet] = {}
-        # (arrival time, seq) of held packets in arrival order; entries of released packets are skipped
-        # lazily. Arrivals are time-ordered, so the first live entry is the earliest waiting packet.
-        self._arrivals: deque[tuple[float, int]] = deque()
+        self.lost: set[int] = set()  # GMA numbers ≥ next_expected known lost (never arriving)
+        self.link_next = [0] * NUM_LINKS  # next LSN expected per link
+        self.deadline = math.inf  # when the timer expires (inf: not running)
+        self.skips = 0  # timer expiries that skipped a gap
+        self.lost_marked = 0  # GMA numbers marked lost by an LSN jump
         self._wake: simpy.Event | None = None
         env.process(self._timer())
 
     def on_arrival(self, pkt: Packet) -> None:
         """``pkt`` reached the UE (over either link) now."""
-        seq = pkt.seq
-        if seq < self.next_expected:
-            self.release(pkt, self.env.now)  # late packet: at once
-        elif seq == self.next_expected:
-            self.release(pkt, self.env.now)
-            self.next_expected += 1
-            self._release_in_order()
-        elif seq not in self.held:
-            self.held[seq] = pkt
-            self._arrivals.append((self.env.now, seq))
-            if self._wake is not None and not self._wake.triggered:
-                self._wake.succeed()
+        if self.take_link_seq is not None:
+            self._mark_link_losses(pkt.link, pkt.lsn)
+        before = self.next_expected
+        if pkt.seq < self.next_expected:
+            self.release(pkt, self.env.now)  # late (its gap was already skipped): at once
+        else:
+            self.held[pkt.seq] = pkt
+        self._release_run()
+        if self.next_expected != before or self.deadline == math.inf:
+            self._restart_timer()
 
-    def _release_in_order(self) -> None:
-        """Release held packets continuing the sequence from ``next_expected``."""
-        while self.next_expected in self.held:
-            self.release(self.held.pop(self.next_expected), self.env.now)
-            self.next_expected += 1
+    def _mark_link_losses(self, link: int, lsn: int) -> None:
+        """LSNs ``link_next[link]`` .. ``lsn − 1`` of ``link`` were lost; the arriving one is consumed too."""
+        for missing in range(self.link_next[link], lsn):
+            seq = self.take_link_seq(link, missing)
+            if seq >= self.next_expected:
+                self.lost.add(seq)
+                self.lost_marked += 1
+        if lsn >= self.link_next[link]:
+            self.take_link_seq(link, lsn)
+            self.link_next[link] = lsn + 1
 
-    def _deadline(self) -> float | None:
-        """Time the earliest held packet's wait reaches the timeout (None if nothing is held)."""
-        while self._arrivals and self._arrivals[0][1] not in self.held:
-            self._arrivals.popleft()
-        if not self._arrivals:
-            return None
-        return self._arrivals[0][0] + self.timeout_ms
+    def _release_run(self) -> None:
+        """Release held packets (and pass lost numbers) continuing the sequence from ``next_expected``."""
+        while True:
+            nxt = self.next_expected
+            if nxt in self.held:
+                self.release(self.held.pop(nxt), self.env.now)
+            elif nxt in self.lost:
+                self.lost.remove(nxt)
+            else:
+                return
+            self.next_expected = nxt + 1
+
+    def _restart_timer(self) -> None:
+        """Deadline now + timeout while packets are held, none otherwise; wake the timer if it sleeps."""
+        self.deadline = self.env.now + self.timeout_ms if self.held else math.inf
+        if self.deadline != math.inf and self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+
+    def _expire(self) -> None:
+        """Stop waiting: skip to the next held or lost number, release the run, restart the timer."""
+        if not self.held:  # cannot happen (the deadline is inf then); kept for safety
+            self.deadline = math.inf
+            return
+        self.next_expected = min(min(self.held), min(self.lost, default=math.inf))
+        self.skips += 1
+        self._release_run()
+        self._restart_timer()
 
     def _timer(self) -> Generator[simpy.Event, None, None]:
-        """Sleep until the current deadline (it can only move later while we sleep), then skip the gap."""
+        """Sleep until the deadline (it only moves later while we sleep: re-check on waking), then expire."""
         while True:
-            deadline = self._deadline()
-            if deadline is None:
+            if self.deadline == math.inf:
                 self._wake = self.env.event()
                 yield self._wake
                 self._wake = None
-            elif deadline > self.env.now + _EPS_MS:
-                yield self.env.timeout(deadline - self.env.now)
+            elif self.deadline > self.env.now + _EPS_MS:
+                yield self.env.timeout(self.deadline - self.env.now)
             else:
-                self.next_expected = min(self.held)  # give up the missing packets before it
-                self._release_in_order()
+                self._expire()
 
     @property
     def num_held(self) -> int:

@@ -40,10 +40,17 @@ def lte_snr_db(cfg: ScenarioConfig, user_xyz: np.ndarray, shadow_db: np.ndarray)
 class LteCell:
     """The eNB: RLC buffers and the TTI process.
 
-    The RLC buffer occupancy is the sum of not-yet-scheduled bytes of the packets in it (a partly scheduled
-    packet counts with its remainder); a packet is tail-dropped when occupancy + size would exceed
-    ``rlc_buffer_bytes``. A packet arriving exactly at a TTI instant is seen by that TTI if SimPy processes
-    its arrival first (FIFO order at equal times).
+    As the core (``models/lte.py``):
+    - RLC fill level = the full size of every packet in the buffer, a partly scheduled head included; a
+      packet is tail-dropped when fill + size would exceed ``rlc_buffer_bytes``.
+    - In a TTI the scheduler sees each user's *unscheduled* bytes (the head's remainder plus the rest); an
+      RBG given to a user lowers them by the RBG's bits/8 and the user competes while they are > 0.
+    - After the RBGs are assigned, each user's TTI bits are turned into ⌊bits/8⌋ whole bytes taken from the
+      queue head (RLC UM segmentation: a packet may span TTIs).
+    - PF's ``served_bits_u`` is the capacity of the RBGs the user was given in the TTI (even when its
+      buffer empties part-way through the last one).
+    A packet arriving exactly at a TTI instant is seen by that TTI if SimPy processes its arrival first
+    (FIFO order at equal times).
     """
 
     def __init__(self, env: simpy.Environment, cfg: ScenarioConfig, user_xyz: np.ndarray,
@@ -57,7 +64,7 @@ class LteCell:
         self.scheduler = scheduler
         n = len(user_xyz)
         self.num_rbs = int(lte.resource_block_num)
-        self.buffer_bytes = float(lte.rlc_buffer_bytes)
+        self.buffer_bytes = int(lte.rlc_buffer_bytes)
         self.snr_db = lte_snr_db(cfg, user_xyz, shadow_db)
         self.bits_per_rb = np.array([bits_per_rb(float(s)) for s in self.snr_db], dtype=np.int64)
         # PF's rate_u: the full-cell rate (bits per TTI with all RBs).
@@ -65,7 +72,8 @@ class LteCell:
         size = rbg_size(self.num_rbs)
         self.rbg_sizes = [size] * (self.num_rbs // size) + ([self.num_rbs % size] if self.num_rbs % size else [])
         self.queues: list[deque[Packet]] = [deque() for _ in range(n)]
-        self.queued_bytes = np.zeros(n)  # unscheduled bytes per RLC buffer
+        self.stored_bytes = np.zeros(n, dtype=np.int64)  # RLC fill level: full sizes of buffered packets
+        self.unscheduled_bytes = np.zeros(n, dtype=np.int64)  # bytes not yet scheduled
         self.avg_bits = np.zeros(n)  # PF average served bits per TTI
         self.last_served = np.full(n, -1, dtype=np.int64)  # RR: stamp of the user's last RBG
         self._rbg_stamp = 0
@@ -78,12 +86,13 @@ class LteCell:
     def enqueue(self, pkt: Packet) -> None:
         """A packet reached the eNB from the backhaul: RLC tail drop, or append to the user's buffer."""
         u = pkt.user
-        if self.queued_bytes[u] + pkt.size > self.buffer_bytes:
+        if self.stored_bytes[u] + pkt.size > self.buffer_bytes:
             self.recorder.on_drop(pkt, self.env.now)
             return
-        pkt.remaining = float(pkt.size)
+        pkt.remaining = pkt.size
         self.queues[u].append(pkt)
-        self.queued_bytes[u] += pkt.size
+        self.stored_bytes[u] += pkt.size
+        self.unscheduled_bytes[u] += pkt.size
 
     def _to_ue(self, pkt: Packet) -> None:
         pkt.t_arrival = self.env.now
@@ -95,44 +104,46 @@ class LteCell:
             # PF metric rate_u / max(avg_u, 1e-9); avg is only updated after the TTI.
             return max(candidates, key=lambda u: (self.full_rate_bits[u] / max(self.avg_bits[u], PF_MIN_AVG), -u))
         # RR: the user served least recently, "served" meaning given an RBG (stamps count RBG assignments;
-        # never served = −1), so RR rotates RBG by RBG within a TTI.
+        # never served = −1), so RR rotates RBG by RBG within a TTI. (The core stamps the TTI index instead,
+        # so within a TTI its ties go to the lowest index: a known difference, not aligned.)
         return min(candidates, key=lambda u: (self.last_served[u], u))
 
-    def _take_bytes(self, user: int, nbytes: float) -> None:
-        """Schedule ``nbytes`` from the head of ``user``'s buffer; packets whose last byte is scheduled
-        leave the buffer for the air (RLC UM segmentation: a packet may span TTIs)."""
+    def _take_bytes(self, user: int, nbytes: int) -> None:
+        """Schedule ``nbytes`` whole bytes from the head of ``user``'s buffer; packets whose last byte is
+        scheduled leave the buffer for the air (RLC UM segmentation: a packet may span TTIs)."""
         q = self.queues[user]
-        while nbytes > 0.0 and q:
+        while nbytes > 0 and q:
             head = q[0]
             take = min(nbytes, head.remaining)
             head.remaining -= take
             nbytes -= take
-            self.queued_bytes[user] -= take
-            if head.remaining <= 0.0:
+            self.unscheduled_bytes[user] -= take
+            if head.remaining <= 0:
+                self.stored_bytes[user] -= head.size
                 self.air.put(q.popleft())
 
     def _schedule_tti(self) -> None:
-        """One TTI, RBG by RBG (docs/models.md "LTE", scheduler). RBG bits are multiples of 1/8 byte, so
-        the float byte counts stay exact."""
-        served_bits = np.zeros(len(self.queues))
+        """One TTI, RBG by RBG (docs/models.md "LTE", scheduler), then the transmission and PF update."""
+        n = len(self.queues)
+        tti_bits = np.zeros(n, dtype=np.int64)
+        left = self.unscheduled_bytes.astype(np.float64)  # unscheduled bytes as the RBGs are handed out
         for rbs in self.rbg_sizes:
-            candidates = [u for u in range(len(self.queues))
-                          if self.queued_bytes[u] > 0.0 and self.bits_per_rb[u] > 0]
+            candidates = [u for u in range(n) if left[u] > 0.0 and self.bits_per_rb[u] > 0]
             if not candidates:
                 break
             u = self._choose(candidates)
             if self.scheduler == "rr":
                 self.last_served[u] = self._rbg_stamp
                 self._rbg_stamp += 1
-            rbg_bytes = self.bits_per_rb[u] * rbs / 8.0
-            taken = min(rbg_bytes, self.queued_bytes[u])
-            # PF's served_bits: the bits actually taken from the buffer (≤ the RBG's capacity when the
-            # buffer empties part-way through the RBG; equal to it whenever the user stays backlogged).
-            served_bits[u] += 8.0 * taken
+            bits = int(self.bits_per_rb[u]) * rbs
+            tti_bits[u] += bits
+            left[u] -= bits / 8.0
             self.rbs_used[u] += rbs
-            self._take_bytes(u, rbg_bytes)
-        # PF average over ~100 TTIs, updated for every user after every TTI.
-        self.avg_bits = (1.0 - 1.0 / PF_WINDOW_TTIS) * self.avg_bits + served_bits / PF_WINDOW_TTIS
+        for u in range(n):
+            if tti_bits[u] > 0:
+                self._take_bytes(u, int(tti_bits[u]) // 8)
+        # PF average over ~100 TTIs of the bits allocated, updated for every user after every TTI.
+        self.avg_bits = (1.0 - 1.0 / PF_WINDOW_TTIS) * self.avg_bits + tti_bits / PF_WINDOW_TTIS
 
     def _run(self) -> Generator[simpy.Event, None, None]:
         """TTIs at t = 0, 1, 2, … ms."""

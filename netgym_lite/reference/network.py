@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import simpy
@@ -84,7 +85,7 @@ class ReferenceResult:
     # (N, 2) packets entering GMA in the window, by the link the split chose
     sent_link_packets: np.ndarray = field(default_factory=_empty_links)
     link_packets: np.ndarray = field(default_factory=_empty_links)  # (N, 2) UE arrivals in the window
-    udp_rate_mbps: np.ndarray = field(default_factory=_empty)  # UDP rate drawn at start
+    udp_rate_mbps: np.ndarray = field(default_factory=_empty)  # per-user UDP rate (drawn or given)
     wifi_units: np.ndarray = field(default_factory=_empty)  # k of split_burst
     wifi_ap: np.ndarray = field(default_factory=_empty)  # associated AP index
     wifi_rate_mbps: np.ndarray = field(default_factory=_empty)  # ideal-rate-control PHY rate (0 = out of range)
@@ -92,6 +93,9 @@ class ReferenceResult:
     user_xyz: np.ndarray = field(default_factory=_empty)  # (N, 3) static positions
     wifi_txops: int = 0  # TXOPs started (whole run)
     wifi_collisions: int = 0  # of which collided
+    # (N,) whole run: GMA numbers the receiver marked lost from a link's LSN jump / reordering-timer expiries
+    reorder_lost_marked: np.ndarray = field(default_factory=_empty)
+    reorder_timeouts: np.ndarray = field(default_factory=_empty)
     conservation: Conservation | None = None
 
 
@@ -138,7 +142,7 @@ class ReferenceNetwork:
     """One scenario's SimPy model (build it, then ``env.run(until=...)``)."""
 
     def __init__(self, cfg: ScenarioConfig, wifi_share: np.ndarray | float, start_ms: float, end_ms: float,
-                 seed: int) -> None:
+                 seed: int, udp_rate_mbps: np.ndarray | None = None) -> None:
         n = cfg.num_users
         # One child generator per purpose, so that e.g. changing the traffic does not move the users.
         pos_ss, shadow_ss, rate_ss, arrival_ss, collision_ss = np.random.SeedSequence(seed).spawn(5)
@@ -151,8 +155,6 @@ class ReferenceNetwork:
         wifi_shadow = shadow_rng.normal(0.0, 1.0, (n, len(cfg.wifi_ap_locations))) * cfg.wifi.shadowing_std_db
         lte_shadow = shadow_rng.normal(0.0, 1.0, n) * cfg.lte.shadowing_std_db
 
-        self.receivers = [Reorderer(self.env, cfg.gma.reordering_timeout_ms, self.recorder.on_release)
-                          for _ in range(n)]
         self.wifi = WifiNetwork(self.env, cfg, self.user_xyz, wifi_shadow, np.random.default_rng(collision_ss),
                                 self._at_ue, self.recorder)
         self.lte = LteCell(self.env, cfg, self.user_xyz, lte_shadow, self._at_ue, self.recorder)
@@ -160,10 +162,13 @@ class ReferenceNetwork:
                      LINK_LTE: DelayLine(self.env, cfg.lte.backhaul_delay_ms, self.lte.enqueue, n)}
         self.backhaul = [backhauls[link] for link in range(NUM_LINKS)]  # indexed by link id
         self.splitter = GmaSplitter(wifi_units(wifi_share, n, cfg.gma.split_burst), cfg.gma.split_burst)
+        self.receivers = [Reorderer(self.env, cfg.gma.reordering_timeout_ms, self.recorder.on_release,
+                                    partial(self.splitter.take_link_seq, u))
+                          for u in range(n)]
 
         t = cfg.traffic
-        self.udp_rate_mbps = np.random.default_rng(rate_ss).uniform(
-            t.min_udp_rate_per_user_mbps, t.max_udp_rate_per_user_mbps, n)
+        drawn = np.random.default_rng(rate_ss).uniform(t.min_udp_rate_per_user_mbps, t.max_udp_rate_per_user_mbps, n)
+        self.udp_rate_mbps = drawn if udp_rate_mbps is None else _given_rates(udp_rate_mbps, n)
         for u, ss in enumerate(arrival_ss.spawn(n)):
             self.env.process(self._udp_source(u, np.random.default_rng(ss)))
 
@@ -182,9 +187,10 @@ class ReferenceNetwork:
             yield self.env.timeout(rng.exponential(gap_ms) if poisson else gap_ms)
 
     def _send(self, user: int) -> None:
-        """A packet enters GMA now: sequence number, split, backhaul."""
+        """A packet enters GMA now: sequence number, split (link and LSN), backhaul."""
         pkt = Packet(user, self.splitter.new_sequence(user), self.cfg.traffic.packet_size_bytes, self.env.now)
         pkt.link = self.splitter.choose_link(user)
+        pkt.lsn = self.splitter.new_link_sequence(user, pkt.link, pkt.seq)
         self.recorder.on_sent(pkt)
         self.backhaul[pkt.link].put(pkt)
 
@@ -209,6 +215,13 @@ class ReferenceNetwork:
         )
 
 
+def _given_rates(udp_rate_mbps: np.ndarray, n: int) -> np.ndarray:
+    rates = np.asarray(udp_rate_mbps, dtype=np.float64).reshape(-1)
+    if rates.shape != (n,) or not np.all(np.isfinite(rates)) or np.any(rates < 0.0):
+        raise field_error(ConfigError, "udp_rate_mbps", udp_rate_mbps, f"{n} finite rates ≥ 0 (Mbps)")
+    return rates.copy()
+
+
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
     out = np.full(total.shape, np.nan)
     np.divide(total, count, out=out, where=count > 0)
@@ -216,17 +229,20 @@ def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 
 def run_reference(cfg: ScenarioConfig, *, wifi_share: np.ndarray | float, duration_ms: float,
-                  warmup_ms: float = 200.0, seed: int | None = None) -> ReferenceResult:
+                  warmup_ms: float = 200.0, seed: int | None = None,
+                  udp_rate_mbps: np.ndarray | None = None) -> ReferenceResult:
     """Run the SimPy reference model of ``cfg`` with a fixed GMA split and return the window statistics.
 
     Traffic starts at t = 0; the window is [warmup_ms, warmup_ms + duration_ms) and the run stops at its
     end. ``wifi_share`` (scalar or (N,)) in [0, 1] becomes k = round(share·split_burst) Wi-Fi units per
-    user. ``seed`` None uses ``cfg.random_seed``. Raises ConfigError for anything out of the reference's
+    user. ``seed`` None uses ``cfg.random_seed``. ``udp_rate_mbps`` (N,) replaces the per-user UDP rates drawn
+    from ``cfg.traffic`` (e.g. to run the rates another simulator drew). Raises ConfigError for anything out of the reference's
     scope (see :mod:`netgym_lite.reference`), ActionError for a bad share.
     """
     _validate(cfg, duration_ms, warmup_ms)
     end_ms = warmup_ms + duration_ms
-    net = ReferenceNetwork(cfg, wifi_share, warmup_ms, end_ms, cfg.random_seed if seed is None else seed)
+    net = ReferenceNetwork(cfg, wifi_share, warmup_ms, end_ms, cfg.random_seed if seed is None else seed,
+                           udp_rate_mbps)
     net.env.run(until=end_ms)
 
     rec = net.recorder
@@ -252,5 +268,7 @@ def run_reference(cfg: ScenarioConfig, *, wifi_share: np.ndarray | float, durati
         user_xyz=net.user_xyz.copy(),
         wifi_txops=sum(c.txops for c in net.wifi.channels),
         wifi_collisions=sum(c.collisions for c in net.wifi.channels),
+        reorder_lost_marked=np.array([r.lost_marked for r in net.receivers], dtype=np.int64),
+        reorder_timeouts=np.array([r.skips for r in net.receivers], dtype=np.int64),
         conservation=net.conservation(),
     )
