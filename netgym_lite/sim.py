@@ -163,7 +163,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         wifi_txop_npkts=z(p.num_channels, np.int64), wifi_txop_bytes=z(p.num_channels, np.int64),
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
-        lte_tti_index=z(1, np.int64),
+        lte_rr_clock=z(1, np.int64),
         lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
         pkt_user=z(pool, np.int64), pkt_link=z(pool, np.int64), pkt_gma_seq=z(pool, np.int64),
         pkt_link_seq=z(pool, np.int64), pkt_tcp_seq=z(pool, np.int64), pkt_size=z(pool, np.int64),

@@ -126,10 +126,10 @@ class State(NamedTuple):
     wifi_served_bytes: np.ndarray  # float64[U] virtual time (bytes)
     # --- lte: Scheduler state.
     lte_pf_avg_bits: np.ndarray  # float64[U] EWMA of served bits per TTI
-    lte_rr_last: np.ndarray  # int64[U] TTI index last served
+    lte_rr_last: np.ndarray  # int64[U] value of lte_rr_clock when last given an RBG
     lte_tti_left: np.ndarray  # float64[U] scratch: bytes still unscheduled in this TTI
     lte_tti_bits: np.ndarray  # int64[U] scratch: bits scheduled in this TTI
-    lte_tti_index: np.ndarray  # int64[1]
+    lte_rr_clock: np.ndarray  # int64[1]: RBGs allocated so far (round-robin clock)
     lte_air_buf: np.ndarray  # int64[U, cap]: packets scheduled over the air, in order (FIFO ring)
     lte_air_head: np.ndarray  # int64[U]
     lte_air_len: np.ndarray  # int64[U]

@@ -118,7 +118,8 @@ def on_reorder_timeout(s, p, t_ms: float, user: int) -> None:
         schedule(s, s.rx_deadline_ms[user], EV_REORDER_TIMEOUT, user, 0)
         return
     nxt = s.rx_next_seq[user]
-    while s.rx_slot[user, nxt % REORDER_SLOTS] == EMPTY:
+    while s.rx_slot[user, nxt % REORDER_SLOTS] < 0:  # skip gaps and known losses up to a held packet
+        s.rx_slot[user, nxt % REORDER_SLOTS] = EMPTY
         nxt += 1
     s.rx_next_seq[user] = nxt
     _release_run(s, p, t_ms, user)

@@ -110,7 +110,8 @@ def on_lte_tti(s, p, t_ms: float) -> None:
             s.lte_tti_bits[user] += bits
             s.lte_tti_left[user] -= bits / 8.0
             s.st_rbs[user] += nrb
-            s.lte_rr_last[user] = s.lte_tti_index[0]
+            s.lte_rr_clock[0] += 1  # round robin is per RBG: the next RBG goes to someone else
+            s.lte_rr_last[user] = s.lte_rr_clock[0]
             rb += nrb
         for user in range(p.num_users):
             if s.lte_tti_bits[user] > 0:
@@ -118,5 +119,4 @@ def on_lte_tti(s, p, t_ms: float) -> None:
     alpha = 1.0 / PF_WINDOW_TTIS
     for user in range(p.num_users):
         s.lte_pf_avg_bits[user] = (1.0 - alpha) * s.lte_pf_avg_bits[user] + alpha * s.lte_tti_bits[user]
-    s.lte_tti_index[0] += 1
     schedule(s, t_ms + 1.0, EV_LTE_TTI, 0, 0)

@@ -26,10 +26,16 @@ COLLISION_TAU = 2.0 / (CW_MIN + 2.0)
 
 
 @kernel(inline="always")
+def _backlogged(s, user: int) -> bool:
+    """A station competes for the channel when it has packets waiting and a usable rate."""
+    return s.q_length[user, LINK_WIFI] > 0 and s.wifi_rate_mbps[user] > 0.0
+
+
+@kernel(inline="always")
 def _min_backlogged_served(s, p, channel: int, exclude: int) -> float:
     best = -1.0
     for user in range(p.num_users):
-        if user == exclude or s.q_length[user, LINK_WIFI] == 0:
+        if user == exclude or not _backlogged(s, user):
             continue
         if p.ap_channel[s.wifi_ap[user]] != channel:
             continue
@@ -64,7 +70,7 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
         return
     chosen = -1
     for user in range(p.num_users):
-        if s.q_length[user, LINK_WIFI] == 0 or s.wifi_rate_mbps[user] <= 0.0:
+        if not _backlogged(s, user):
             continue
         if p.ap_channel[s.wifi_ap[user]] != channel:
             continue
@@ -107,7 +113,7 @@ def _backlogged_aps(s, p, channel: int) -> int:
         if p.ap_channel[ap] != channel:
             continue
         for user in range(p.num_users):
-            if s.wifi_ap[user] == ap and s.q_length[user, LINK_WIFI] > 0:
+            if s.wifi_ap[user] == ap and _backlogged(s, user):
                 count += 1
                 break
     return count

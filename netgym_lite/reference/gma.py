@@ -89,10 +89,8 @@ class Reorderer:
       of held / lost numbers from ``next_expected`` is released.
     - Timer: after an arrival, the timer is (re)started at now + timeout when ``next_expected`` advanced or no
       timer was running (it stops when nothing is held); otherwise the running deadline stays.
-    - Expiry: ``next_expected`` skips the missing numbers up to the next number that is held **or known
-      lost**, the run from there is released, and the timer restarts (at expiry + timeout) if packets remain
-      held. (Stopping at a lost number is what the core's slot scan does; a run of lost numbers followed by
-      another gap therefore waits another timeout.)
+    - Expiry: ``next_expected`` skips the missing and known-lost numbers up to the next held packet, the
+      run from there is released, and the timer restarts (at expiry + timeout) if packets remain held.
 
     ``take_link_seq(link, lsn)`` maps an LSN of this user back to its GMA sequence number (the sender's
     record); ``None`` disables loss detection (packets then need no LSN).
@@ -158,11 +156,12 @@ class Reorderer:
             self._wake.succeed()
 
     def _expire(self) -> None:
-        """Stop waiting: skip to the next held or lost number, release the run, restart the timer."""
+        """Stop waiting: skip to the next held packet, release the run, restart the timer."""
         if not self.held:  # cannot happen (the deadline is inf then); kept for safety
             self.deadline = math.inf
             return
-        self.next_expected = min(min(self.held), min(self.lost, default=math.inf))
+        self.next_expected = min(self.held)
+        self.lost = {seq for seq in self.lost if seq >= self.next_expected}
         self.skips += 1
         self._release_run()
         self._restart_timer()
