@@ -197,7 +197,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help="env_config override, VALUE as JSON (repeatable), e.g. --set num_users=8")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
+    _register_commands(sub)
     return parser
+
+
+def _register_commands(sub: Any) -> None:
+    """Add the sub-commands of every module in :mod:`netgym_lite.commands` (sorted by name)."""
+    import importlib
+    import pkgutil
+
+    from netgym_lite import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"netgym_lite.commands.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
