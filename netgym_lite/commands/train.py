@@ -1,0 +1,117 @@
+"""``netgym-lite train``: train a Stable-Baselines3 agent on a netgym-lite environment.
+
+``netgym-lite train --algo PPO|SAC|TD3|DDPG|A2C --env traffic_mgmt --timesteps N --save PATH [--scenario FILE]
+[--obs study|basic] [--steps-per-episode N] [--reward-type T] [--set KEY=VALUE ...] [--seed S] [--no-check] [-q]``
+
+Needs the optional extra ``train`` (Stable-Baselines3 and torch; ``pip install torch==2.13.0`` first for the
+CPU build). The env is first checked with SB3's own ``check_env`` (skip with ``--no-check``), then trained with
+``MlpPolicy`` on the CPU while a progress bar on stderr shows the timesteps and the mean episode reward of the
+last episodes. The model is saved to PATH (``.zip`` added if missing) with a metadata file beside it (PATH with
+``.json``), which ``netgym-lite eval --model PATH`` reads to rebuild the observation the model was trained on.
+``--obs study`` (the default) trains on the offline-RL study's 14 features, scaled by 1/100
+(:class:`~netgym_lite.envs.wrappers.StudyObservation`); ``--obs basic`` on the env's own (3, N) Mbps observation;
+either is flattened (row-major) for SB3's ``MlpPolicy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any, TextIO
+
+from netgym_lite.errors import ConfigError
+
+
+def build_training_env(args: argparse.Namespace) -> Any:
+    """The env to train on: ``--env`` on ``--scenario`` with the overrides, wrapped for ``--obs`` and SB3."""
+    from gymnasium.wrappers import FlattenObservation
+
+    from netgym_lite.cli import _parse_set
+    from netgym_lite.commands.eval import make_env
+    from netgym_lite.envs.wrappers import EpisodeIndexInfo, StudyObservation
+
+    overrides = _parse_set(args.set or [])
+    if args.steps_per_episode is not None:
+        overrides["steps_per_episode"] = args.steps_per_episode
+    env = make_env(args.env, args.scenario, args.reward_type, overrides)
+    env = StudyObservation(env) if args.obs == "study" else env
+    # SB3's MlpPolicy wants a 1-D observation; SB3's Monitor owns info["episode"].
+    return EpisodeIndexInfo(FlattenObservation(env))
+
+
+def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Check the env, train, save the model and its metadata."""
+    import numpy as np
+
+    from netgym_lite.agents.model_agent import import_sb3, model_paths, write_model_metadata
+    from netgym_lite.cli import ProgressBar
+
+    if args.timesteps < 1:
+        raise ConfigError(f"--timesteps={args.timesteps} is invalid: allowed an integer >= 1")
+    sb3 = import_sb3()
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_checker import check_env
+
+    env = build_training_env(args)
+    try:
+        if not args.no_check:
+            check_env(env, warn=not args.quiet)
+            err.write("check_env: passed\n")
+        model = getattr(sb3, args.algo)("MlpPolicy", env, seed=args.seed, verbose=0, device="cpu")
+        bar = ProgressBar(args.timesteps, err, enabled=not args.quiet)
+
+        def mean_episode_reward() -> float:
+            buf = getattr(model, "ep_info_buffer", None) or []
+            return float(np.mean([e["r"] for e in buf])) if buf else float("nan")
+
+        class _Progress(BaseCallback):
+            def _on_step(self) -> bool:
+                bar.update(min(self.num_timesteps, args.timesteps),
+                           f"mean episode reward {mean_episode_reward():.3f}")
+                return True
+
+        t0 = time.perf_counter()
+        model.learn(total_timesteps=args.timesteps, callback=_Progress())
+        wall = time.perf_counter() - t0
+        bar.close(min(model.num_timesteps, args.timesteps), f"mean episode reward {mean_episode_reward():.3f}")
+        zip_path = model_paths(args.save)[0]
+        if zip_path.parent and not zip_path.parent.exists():
+            zip_path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(str(zip_path))
+        unwrapped = env.unwrapped
+        meta_path = write_model_metadata(zip_path, {
+            "algo": args.algo, "env": args.env, "obs": args.obs, "scenario": args.scenario,
+            "reward_type": unwrapped.reward_type, "num_users": int(unwrapped.num_users),
+            "steps_per_episode": int(unwrapped.steps_per_episode), "timesteps": int(model.num_timesteps),
+            "seed": args.seed, "set": list(args.set or []),
+        })
+    finally:
+        env.close()
+    out.write(f"netgym-lite train: {args.algo} on {args.env} (obs {args.obs}, reward {unwrapped.reward_type}), "
+              f"{model.num_timesteps} timesteps in {wall:.1f} s; mean episode reward of the last episodes "
+              f"{mean_episode_reward():.4f}\nmodel saved to {zip_path} (metadata {meta_path})\n")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``netgym-lite train``."""
+    from netgym_lite.agents.model_agent import OBSERVATION_KINDS, SB3_ALGOS
+    from netgym_lite.commands.eval import ENVS
+    from netgym_lite.config import REWARD_TYPES
+
+    p = subparsers.add_parser("train", help="train a Stable-Baselines3 agent (extra: train)")
+    p.add_argument("--algo", default="PPO", choices=SB3_ALGOS, help="SB3 algorithm (default PPO)")
+    p.add_argument("--env", default="traffic_mgmt", choices=sorted(ENVS), help="environment (default traffic_mgmt)")
+    p.add_argument("--timesteps", type=int, required=True, help="environment steps to train for")
+    p.add_argument("--save", required=True, metavar="PATH", help="where to save the model (.zip added if missing)")
+    p.add_argument("--obs", default="study", choices=OBSERVATION_KINDS,
+                   help="observation: study = the offline-RL study's 14 features /100 (default), basic = (3, N)")
+    p.add_argument("--scenario", default=None, help="NetworkGym config JSON or shipped scenario name")
+    p.add_argument("--steps-per-episode", type=int, default=None, help="override the scenario's L")
+    p.add_argument("--reward-type", default=None, choices=REWARD_TYPES,
+                   help="reward (default: the scenario's rl_config.reward_type, else utility)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="env_config override (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and the first session (default 0)")
+    p.add_argument("--no-check", action="store_true", help="skip SB3's check_env")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no check_env warnings")
+    p.set_defaults(func=cmd_train)

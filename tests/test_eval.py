@@ -1,0 +1,125 @@
+"""``netgym-lite eval``: intervals, the evaluation loop, the table, the plot, errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+
+import netgym_lite.ipc.session as session_mod
+from netgym_lite.cli import main
+from netgym_lite.commands.eval import PolicyResult, evaluate, format_table, mean_ci95, t_quantile_975
+from netgym_lite.config_types import ScenarioConfig
+from netgym_lite.envs.traffic_mgmt import TrafficMgmtEnv
+
+HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
+
+
+class FakeSimulation:
+    """User u gets u Mbps at 10·u ms whatever the split (so every policy measures the same)."""
+
+    def __init__(self, cfg: ScenarioConfig) -> None:
+        self.num_users, self.ts_ms = cfg.num_users, 0
+
+    def set_wifi_split(self, shares: np.ndarray) -> None:
+        pass
+
+    def advance(self) -> list[dict]:
+        self.ts_ms = self.ts_ms + 100 if self.ts_ms else 1100
+        ids = list(range(1, self.num_users + 1))
+
+        def rec(source: str, name: str, values: list) -> dict:
+            return {"source": source, "name": name, "id": list(ids), "ts": self.ts_ms, "value": values}
+
+        return [rec("lte", "dl::max_rate", [30.0] * len(ids)), rec("wifi", "dl::max_rate", [70.0] * len(ids)),
+                rec("gma", "dl::rate", [float(u) for u in ids]), rec("gma", "dl::owd", [10.0 * u for u in ids])]
+
+
+@pytest.fixture
+def fake_sim(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session_mod, "default_sim_factory", FakeSimulation)
+
+
+def test_t_quantiles_and_interval() -> None:
+    assert t_quantile_975(1) == pytest.approx(12.706)
+    assert t_quantile_975(30) == pytest.approx(2.042)
+    assert t_quantile_975(60) == pytest.approx(2.000, abs=2e-3)
+    assert t_quantile_975(10**6) == pytest.approx(1.96, abs=1e-3)
+    assert math.isnan(t_quantile_975(0))
+    mean, half = mean_ci95([1.0, 2.0, 3.0])
+    assert mean == 2.0 and half == pytest.approx(4.303 / math.sqrt(3))
+    mean, half = mean_ci95([5.0])
+    assert mean == 5.0 and math.isnan(half)
+
+
+def test_evaluate_runs_k_episodes_per_seed_and_sums_step_rewards(fake_sim) -> None:
+    env = TrafficMgmtEnv(num_users=2, steps_per_episode=4, episodes_per_session=2, reward_type="throughput")
+    seen_seeds: list[int] = []
+
+    def factory(seed: int):
+        seen_seeds.append(seed)
+        return lambda obs, info: []
+
+    try:
+        (res,) = evaluate(env, {"sd": factory}, seeds=[5, 6], episodes=2)
+    finally:
+        env.close()
+    assert seen_seeds == [5, 6]
+    assert len(res.episode_rewards) == 4 and all(len(r) == 3 for r in res.step_rewards)
+    # throughput reward = mean rate = (1 + 2) / 2 per step, 3 steps an episode
+    assert res.episode_rewards == pytest.approx([4.5] * 4)
+    s = res.summary()
+    assert s["throughput_mbps"] == pytest.approx(1.5) and s["owd_ms"] == pytest.approx(15.0)
+    assert s["reward_ci95"] == pytest.approx(0.0)
+
+
+def test_format_table_has_one_row_per_policy() -> None:
+    a = PolicyResult("alpha", episode_rewards=[1.0, 3.0], throughput=[2.0], delay=[4.0])
+    b = PolicyResult("b", episode_rewards=[2.0])
+    lines = format_table([a, b]).splitlines()
+    assert lines[0].split() == ["policy", "episodes", "reward_mean", "reward_ci95", "throughput_mbps", "owd_ms"]
+    assert lines[2].split() == ["alpha", "2", "2.0000", f"±{12.706 * math.sqrt(2) / math.sqrt(2):.4f}",
+                                "2.000", "4.00"]
+    assert lines[3].split() == ["b", "1", "2.0000", "-", "-", "-"]
+
+
+def test_eval_command_end_to_end_on_the_real_simulation(tmp_path, capsys) -> None:
+    png, js = tmp_path / "eval.png", tmp_path / "eval.json"
+    args = ["eval", "--env", "traffic_mgmt", "--agents", "system_default,argmax", "--episodes", "1",
+            "--seeds", "1", "--steps-per-episode", "5", "--json", str(js)]
+    if HAVE_MPL:
+        args += ["--plot", str(png)]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert "8/8 steps" in err  # progress: 2 policies × 1 seed × 1 episode × 4 steps
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1]
+            and line.split()[0] in ("system_default", "argmax")}
+    assert set(rows) == {"system_default", "argmax"}
+    for row in rows.values():
+        assert row[1] == "1" and np.isfinite(float(row[2])) and float(row[4]) > 0
+    data = json.loads(js.read_text())
+    assert set(data["policies"]) == {"system_default", "argmax"}
+    assert data["steps_per_episode"] == 5
+    if HAVE_MPL:
+        assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_names_the_extra(monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    assert main(["eval", "--agents", "random", "--seeds", "1", "--plot", "x.png", "-q"]) == 2
+    assert "pip install 'netgym-lite[plot]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--agents", "random,nope"], "'nope' is invalid"),
+    (["--seeds", "1,x"], "--seeds='1,x' is invalid"),
+    (["--episodes", "0"], "--episodes=0 is invalid"),
+    (["--model", "does/not/exist"], "does/not/exist.zip does not exist"),
+])
+def test_eval_errors_exit_2(argv, message, capsys) -> None:
+    assert main(["eval", "-q", *argv]) == 2
+    assert message in capsys.readouterr().err
