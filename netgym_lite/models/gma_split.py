@@ -21,13 +21,25 @@ LINK_LTE = 1
 
 
 @kernel(inline="always")
+def _link_up(s, user: int, link: int) -> bool:
+    """A link is up while the user is in its coverage (a usable Wi-Fi MCS / LTE CQI)."""
+    if link == LINK_WIFI:
+        return s.wifi_rate_mbps[user] > 0.0
+    return s.lte_bits_per_rb[user] > 0
+
+
+@kernel(inline="always")
 def choose_link(s, p, user: int) -> int:
-    """Advance the user's split accumulator and return the link of its next packet."""
+    """Advance the user's split accumulator and return the link of its next packet. A link that is down
+    (out of coverage) is skipped while the other is up, as GMA stops steering onto a link its probes lost."""
     s.gma_acc[user] += s.wifi_units[user]
+    link = LINK_LTE
     if s.gma_acc[user] >= p.split_burst:
         s.gma_acc[user] -= p.split_burst
-        return LINK_WIFI
-    return LINK_LTE
+        link = LINK_WIFI
+    if not _link_up(s, user, link) and _link_up(s, user, 1 - link):
+        return 1 - link
+    return link
 
 
 @kernel(inline="always")
