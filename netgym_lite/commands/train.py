@@ -1,7 +1,8 @@
 """``netgym-lite train``: train a Stable-Baselines3 agent on a netgym-lite environment.
 
 ``netgym-lite train --algo PPO|SAC|TD3|DDPG|A2C --env traffic_mgmt --timesteps N --save PATH [--scenario FILE]
-[--obs study|basic] [--steps-per-episode N] [--reward-type T] [--set KEY=VALUE ...] [--seed S] [--no-check] [-q]``
+[--obs study|basic] [--steps-per-episode N] [--reward-type T] [--set KEY=VALUE ...] [--hp KEY=VALUE ...] [--seed S]
+[--no-check] [-q]``
 
 Needs the optional extra ``train`` (Stable-Baselines3 and torch; ``pip install torch==2.13.0`` first for the
 CPU build). The env is first checked with SB3's own ``check_env`` (skip with ``--no-check``), then trained with
@@ -44,7 +45,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import numpy as np
 
     from netgym_lite.agents.model_agent import import_sb3, model_paths, write_model_metadata
-    from netgym_lite.cli import ProgressBar
+    from netgym_lite.cli import ProgressBar, _parse_set
 
     if args.timesteps < 1:
         raise ConfigError(f"--timesteps={args.timesteps} is invalid: allowed an integer >= 1")
@@ -57,7 +58,11 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not args.no_check:
             check_env(env, warn=not args.quiet)
             err.write("check_env: passed\n")
-        model = getattr(sb3, args.algo)("MlpPolicy", env, seed=args.seed, verbose=0, device="cpu")
+        hyper = _parse_set(args.hp or [])
+        try:
+            model = getattr(sb3, args.algo)("MlpPolicy", env, seed=args.seed, verbose=0, device="cpu", **hyper)
+        except TypeError as e:
+            raise ConfigError(f"--hp {hyper} is invalid for {args.algo}: {e}") from None
         bar = ProgressBar(args.timesteps, err, enabled=not args.quiet)
 
         def mean_episode_reward() -> float:
@@ -83,7 +88,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "algo": args.algo, "env": args.env, "obs": args.obs, "scenario": args.scenario,
             "reward_type": unwrapped.reward_type, "num_users": int(unwrapped.num_users),
             "steps_per_episode": int(unwrapped.steps_per_episode), "timesteps": int(model.num_timesteps),
-            "seed": args.seed, "set": list(args.set or []),
+            "seed": args.seed, "set": list(args.set or []), "hp": list(args.hp or []),
         })
     finally:
         env.close()
@@ -112,6 +117,8 @@ def register(subparsers: Any) -> None:
                    help="reward (default: the scenario's rl_config.reward_type, else utility)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="env_config override (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and the first session (default 0)")
+    p.add_argument("--hp", action="append", metavar="KEY=VALUE",
+                   help="algorithm keyword argument, VALUE as JSON (repeatable), e.g. --hp n_steps=256")
     p.add_argument("--no-check", action="store_true", help="skip SB3's check_env")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no check_env warnings")
     p.set_defaults(func=cmd_train)
