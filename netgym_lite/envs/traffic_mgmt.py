@@ -193,7 +193,8 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
 
     The environment talks NetworkGym's JSON protocol: each step sends an ``env-action`` and receives an
     ``env-measurement`` through :class:`netgym_lite.ipc.NetworkGymClient` (in memory by default; pass
-    ``transport=`` to use another). The adapters :func:`get_observation`, :func:`get_reward` and
+    ``server="tcp://HOST:8088", session_name=..., session_key=..., client_id=...`` to talk to a
+    ``netgym-lite serve`` or NetworkGym server over ZeroMQ, or ``transport=`` to use another). The adapters :func:`get_observation`, :func:`get_reward` and
     :func:`get_policy` are public module functions, to reuse in custom observations and rewards.
 
     ## Action Space
@@ -278,6 +279,10 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
     | `scenario`    | **str, dict, None** | `scenarios/traffic_mgmt.json`     | NetworkGym config (file path, shipped name or dict; whole config or only `env_config`) |
     | `reward_type` | **str, None**       | scenario's `rl_config`, "utility" | one of "utility", "normalized_utility", "throughput", "delay" |
     | `transport`   | **Transport, None** | private in-memory server          | connection to a NetworkGym(-compatible) server        |
+    | `server`      | **str, None**       | `None`                            | ZMQ endpoint of a `netgym-lite serve` or NetworkGym server, e.g. "tcp://127.0.0.1:8088" (needs `pip install 'netgym-lite[zmq]'`) |
+    | `session_name`| **str, None**       | `None`                            | with `server`: account name (PLAIN username)          |
+    | `session_key` | **str**             | `""`                              | with `server`: account password (PLAIN password)      |
+    | `client_id`   | **int**             | `0`                               | with `server`: instance number; identity `"<session_name>-<client_id>"` |
     | `render_mode` | **str, None**       | `None`                            | "ansi": `render()` returns a text table              |
     | `**overrides` | env_config keys     |                                   | merged on top of the scenario, nested dicts key by key, e.g. `num_users=8`, `lte={"resource_block_num": 25}` |
 
@@ -300,6 +305,10 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
         transport: Transport | None = None,
         render_mode: str | None = None,
         reward_type: str | None = None,
+        server: str | None = None,
+        session_name: str | None = None,
+        session_key: str = "",
+        client_id: int = 0,
         **overrides: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -321,7 +330,19 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
         self.action_space = spaces.Box(0.0, 1.0, (self.num_users,), np.float32)
 
         self._server: Server | None = None
-        if transport is None:
+        if server is not None:
+            if transport is not None:
+                raise ConfigError("server= and transport= are exclusive: allowed one of them")
+            if session_name is None:
+                raise ConfigError(
+                    "session_name=None is invalid with server=: allowed your account name (the ZMQ PLAIN "
+                    "username; the socket identity is '<session_name>-<client_id>')"
+                )
+            from netgym_lite.ipc.zmq_transport import ZmqTransport  # optional extra: pyzmq
+
+            transport = ZmqTransport(server, session_name=session_name, session_key=session_key,
+                                     client_id=client_id)
+        elif transport is None:
             # Private in-memory server. Messages are handed over without copying: neither side keeps or
             # mutates them and the simulation builds fresh records every interval (check_env's
             # "data not reused" check pins this), which saves ~50 µs per step.
