@@ -281,7 +281,7 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
     | `transport`   | **Transport, None** | private in-memory server          | connection to a NetworkGym(-compatible) server        |
     | `server`      | **str, None**       | `None`                            | ZMQ endpoint of a `netgym-lite serve` or NetworkGym server, e.g. "tcp://127.0.0.1:8088" (needs `pip install 'netgym-lite[zmq]'`) |
     | `session_name`| **str, None**       | `None`                            | with `server`: account name (PLAIN username)          |
-    | `session_key` | **str**             | `""`                              | with `server`: account password (PLAIN password)      |
+    | `session_key` | **str**             | `""`                              | with `server`: account password (PLAIN password; required, any value without an accounts file) |
     | `client_id`   | **int**             | `0`                               | with `server`: instance number; identity `"<session_name>-<client_id>"` |
     | `render_mode` | **str, None**       | `None`                            | "ansi": `render()` returns a text table              |
     | `**overrides` | env_config keys     |                                   | merged on top of the scenario, nested dicts key by key, e.g. `num_users=8`, `lte={"resource_block_num": 25}` |
