@@ -1,0 +1,619 @@
+"""``netgym-lite serve``: NetworkGym's northbound broker over ZeroMQ, with embedded simulation workers.
+
+The server is a ZMQ ROUTER socket with the PLAIN mechanism (NetworkGym's clients always authenticate), an
+authenticator answering ZAP requests on ``inproc://zeromq.zap.01``, and one broker loop that hands every
+``[identity, json]`` frame pair to :meth:`netgym_lite.ipc.server.Server.handle` — the very object the
+in-memory transport drives — and sends each reply back as ``[identity, json]``. Sessions are therefore
+embedded: the simulation of a session runs inside the broker loop, one measurement per action, so every
+session is exactly the in-memory session (same seed, same records).
+
+Security (design.md §4):
+
+* without an accounts file the server binds to 127.0.0.1 only and accepts any PLAIN credentials (it logs
+  so on start); the authenticated user is the PLAIN username;
+* with ``accounts`` (NetworkGym's CSV ``Identity,Password,Max_Instances,Email``) a wrong password or an
+  unknown account fails the handshake (the client never gets a reply, as with NetworkGym; netgym-lite's
+  :class:`~netgym_lite.ipc.zmq_transport.ZmqTransport` turns the refusal into an error at once), and a
+  ``client_id`` of ``Max_Instances`` or more is answered with an env-error naming the cap;
+* every message's ZAP ``User-Id`` must equal its identity's account prefix (``"<account>-<client_id>"``),
+  otherwise the message is refused with an env-error and touches no session. ROUTER_HANDOVER is off: a
+  second live connection that claims an identity already connected is ignored by ZMQ (it can neither take
+  over the first one's replies nor its session).
+
+Robustness: one bad message never stops the server. Frames of the wrong count, a non-UTF-8 or
+non-NetworkGym identity, a message over ``max_message_bytes``, invalid UTF-8/JSON (NaN, Infinity are
+rejected), and everything :class:`~netgym_lite.ipc.server.Server` rejects (unknown type, missing fields,
+wrong types, stale ``ts``, wrong shape) are answered with an env-error to that identity only. **Size limit:**
+``max_message_bytes`` (default 8 MiB, far above the largest NetworkGym message) is checked per message and
+answered with an env-error; ZMQ's own ``ZMQ_MAXMSGSIZE`` is set to 4× that, and a peer sending a frame above
+it is disconnected by ZMQ before the frame is read (no reply address exists then, so nothing is sent). Replies
+to a peer that has gone are dropped silently (ROUTER without ``ROUTER_MANDATORY``), never blocking the loop.
+
+Lifetime of sessions:
+
+* idle reclamation: a running session whose client sent nothing for its ``max_wait_time_for_action_ms``
+  ends (its client gets an env-error) and its simulation is freed; ended sessions are forgotten after
+  ``ended_session_ttl_s``;
+* dead connections: ZMTP heartbeats (``ZMQ_HEARTBEAT_IVL``/``ZMQ_HEARTBEAT_TIMEOUT``, 0.5 s / 1.2 s) and a
+  socket monitor's ``DISCONNECTED`` events, matched to identities by each message's source fd, free a session
+  as soon as its connection is gone — a killed client within 2 s, while a slow agent whose process is alive
+  keeps answering heartbeats (its ZMQ I/O thread does) and is never cut off;
+* shutdown (:meth:`ZmqServer.stop`, SIGINT/SIGTERM via :meth:`ZmqServer.install_signal_handlers`): every
+  live session gets env-error "server shutting down", then the sockets are closed.
+
+Before it binds, the server runs two tiny sessions through its own Server (TCP and UDP) so that the numba
+kernels are compiled or loaded from cache: NetworkGym's client waits 60 s for the first measurement and the
+first one must come within 10 s. :attr:`ZmqServer.warmup_s` reports how long that took.
+
+The southbound port (external workers) is not served yet: sessions always run on embedded workers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netgym_lite.errors import ConfigError, NetgymError, ProtocolError
+from netgym_lite.ipc import messages as m
+from netgym_lite.ipc.server import Server
+from netgym_lite.ipc.session import ConfigParser, SimFactory
+from netgym_lite.ipc.zmq_transport import import_zmq, parse_identity
+
+log = logging.getLogger(__name__)
+
+#: NetworkGym's "stable" northbound port (its southbound port is this minus 1).
+DEFAULT_PORT = 8088
+#: Default per-message size limit (bytes); the ZMQ-level hard limit is HARD_LIMIT_FACTOR times this.
+DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+HARD_LIMIT_FACTOR = 4
+#: ZMTP heartbeats: a ping every HEARTBEAT_IVL_MS; no traffic for HEARTBEAT_TIMEOUT_MS closes the connection.
+HEARTBEAT_IVL_MS = 500
+HEARTBEAT_TIMEOUT_MS = 1200
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+SHUTDOWN_MESSAGE = "server shutting down"
+
+
+# ------------------------------------------------------------------------------------------------ accounts
+@dataclass(frozen=True)
+class Account:
+    """One row of NetworkGym's accounts CSV."""
+
+    identity: str
+    password: str
+    max_instances: int
+    email: str = ""
+
+
+ACCOUNTS_HEADER = ("Identity", "Password", "Max_Instances", "Email")
+
+
+def load_accounts(path: str | os.PathLike) -> dict[str, Account]:
+    """Read NetworkGym's accounts CSV (header ``Identity,Password,Max_Instances,Email``) into accounts by name."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"accounts={str(p)!r} cannot be read ({e}): allowed a CSV file") from e
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or tuple(c.strip() for c in rows[0][:4]) != ACCOUNTS_HEADER:
+        raise ConfigError(
+            f"accounts={str(p)!r}: first row {rows[0] if rows else []!r} is invalid: allowed the header "
+            f"{','.join(ACCOUNTS_HEADER)}"
+        )
+    accounts: dict[str, Account] = {}
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not row or not any(c.strip() for c in row):
+            continue
+        if len(row) < 3:
+            raise ConfigError(f"accounts={str(p)!r} line {lineno}: {row!r} is invalid: allowed "
+                              "Identity,Password,Max_Instances[,Email]")
+        name, password, cap = row[0].strip(), row[1], row[2].strip()
+        if not name or "-" in name:
+            raise ConfigError(f"accounts={str(p)!r} line {lineno}: Identity={name!r} is invalid: allowed a "
+                              "non-empty name without '-'")
+        if not cap.isdigit():
+            raise ConfigError(f"accounts={str(p)!r} line {lineno}: Max_Instances={cap!r} is invalid: allowed "
+                              "an integer >= 0")
+        accounts[name] = Account(name, password, int(cap), row[3].strip() if len(row) > 3 else "")
+    return accounts
+
+
+# ------------------------------------------------------------------------------------------------ ZAP
+class ZapAuthenticator(threading.Thread):
+    """ZAP handler (RFC 27) for PLAIN: checks passwords against ``accounts``, or accepts anyone when None.
+
+    The authenticated user id returned to ZMQ (the messages' ``User-Id`` property) is the PLAIN username.
+    """
+
+    def __init__(self, context: Any, accounts: Mapping[str, Account] | None) -> None:
+        super().__init__(name="netgym-lite-zap", daemon=True)
+        zmq = import_zmq()
+        self._zmq = zmq
+        self.accounts = accounts
+        self.refused = 0
+        self.accepted = 0
+        self._stop_event = threading.Event()
+        self._sock = context.socket(zmq.REP)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.bind(ZAP_ENDPOINT)
+
+    def _check(self, mechanism: bytes, creds: list[bytes]) -> tuple[bytes, bytes, bytes]:
+        if mechanism != b"PLAIN" or len(creds) != 2:
+            return b"400", b"only PLAIN is accepted", b""
+        try:
+            user, password = creds[0].decode("utf-8"), creds[1].decode("utf-8")
+        except UnicodeDecodeError:
+            return b"400", b"credentials are not UTF-8", b""
+        if self.accounts is None:
+            return b"200", b"OK", creds[0]
+        account = self.accounts.get(user)
+        if account is None:
+            return b"400", b"unknown account", b""
+        if password != account.password:
+            return b"400", b"wrong password", b""
+        return b"200", b"OK", creds[0]
+
+    def run(self) -> None:
+        zmq = self._zmq
+        poller = zmq.Poller()
+        poller.register(self._sock, zmq.POLLIN)
+        try:
+            while not self._stop_event.is_set():
+                if not poller.poll(100):
+                    continue
+                frames = self._sock.recv_multipart()
+                if len(frames) < 6:
+                    self._sock.send_multipart([b"1.0", b"", b"500", b"malformed ZAP request", b"", b""])
+                    continue
+                version, request_id, _domain, address, _identity, mechanism = frames[:6]
+                status, text, user_id = self._check(mechanism, frames[6:])
+                if status == b"200":
+                    self.accepted += 1
+                else:
+                    self.refused += 1
+                    log.warning("refused a %s login from %s: %s", mechanism.decode("ascii", "replace"),
+                                address.decode("ascii", "replace"), text.decode())
+                self._sock.send_multipart([version, request_id, status, text, user_id, b""])
+        except zmq.ContextTerminated:  # pragma: no cover - closed from outside
+            pass
+        finally:
+            self._sock.close(linger=0)
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop the thread and close its socket."""
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout_s)
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON: allowed finite numbers only")
+
+
+def decode_message(data: bytes) -> Any:
+    """One frame → the JSON value it holds (strict: UTF-8, no NaN/Infinity); ProtocolError otherwise."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProtocolError(f"message is not UTF-8 ({e}): allowed one UTF-8 JSON frame") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ProtocolError("message is nested too deeply: allowed a NetworkGym JSON message") from None
+    except ValueError as e:
+        raise ProtocolError(f"message is not valid JSON ({e}): allowed one JSON object per frame") from None
+
+
+def warm_up(sim_factory: SimFactory | None = None, config_parser: ConfigParser | None = None) -> float:
+    """Run two tiny sessions (TCP, UDP) through a private Server so the simulation kernels are compiled.
+
+    Returns the wall time in seconds. Raises NetgymError if a warm-up session does not produce measurements.
+    """
+    from netgym_lite.config import raw_env_config
+
+    t0 = time.perf_counter()
+    server = Server(sim_factory, config_parser)
+    for transport in ("tcp", "udp"):
+        env_config = raw_env_config(None, num_users=2, steps_per_episode=2, episodes_per_session=1,
+                                    transport_protocol=transport)
+        replies = server.handle("warmup-0", env_config)
+        for _ in range(2):
+            if not replies or replies[0].get("type") != m.ENV_MEASUREMENT:
+                raise NetgymError(f"warm-up session ({transport}) failed: {replies!r}")
+            rec = replies[0]["network_stats"][0]
+            action = {"source": "gma", "name": "wifi::dl::split_ratio", "id": [1, 2], "ts": rec["ts"],
+                      "value": [0.5, 0.5]}
+            replies = server.handle("warmup-0", m.env_action(action))
+    server.close()
+    return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------------------------------ server
+class ZmqServer:
+    """NetworkGym-compatible northbound server with embedded workers (see module docstring).
+
+    Args:
+        port: northbound TCP port (0 = an ephemeral port; see :attr:`port` after :meth:`start`).
+        bind: address to bind; default 127.0.0.1 without accounts, ``*`` (all interfaces) with accounts.
+        accounts: NetworkGym accounts CSV path, or a dict of :class:`Account`; None = accept any credentials.
+        max_message_bytes: per-message size limit, answered with an env-error (ZMQ hard limit: 4× this).
+        worker_port: southbound port (not served yet; recorded and logged).
+        heartbeat_ivl_ms, heartbeat_timeout_ms: ZMTP heartbeats used to detect dead connections.
+        ended_session_ttl_s: how long a finished or failed session is remembered (for its error messages).
+        poll_interval_s: longest the loop sleeps between housekeeping rounds (stop flag, idle sessions).
+        sim_factory, config_parser: passed to :class:`~netgym_lite.ipc.server.Server` (tests use fakes).
+        warm: run :func:`warm_up` before binding.
+
+    Attributes:
+        server: the :class:`~netgym_lite.ipc.server.Server` holding the sessions.
+        freed: ``(identity, reason)`` for every session freed by idle reclamation ("idle"), a lost connection
+            ("disconnected") or shutdown ("shutdown"), in order (bounded to the last 10 000).
+        warmup_s: seconds spent in :func:`warm_up` (0 when ``warm`` is False).
+    """
+
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        *,
+        bind: str | None = None,
+        accounts: str | os.PathLike | Mapping[str, Account] | None = None,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        worker_port: int | None = None,
+        heartbeat_ivl_ms: int = HEARTBEAT_IVL_MS,
+        heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS,
+        ended_session_ttl_s: float = 60.0,
+        poll_interval_s: float = 0.05,
+        sim_factory: SimFactory | None = None,
+        config_parser: ConfigParser | None = None,
+        warm: bool = True,
+    ) -> None:
+        self._zmq = import_zmq()
+        from zmq.utils.monitor import parse_monitor_message
+
+        self._parse_monitor = parse_monitor_message
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigError(f"port={port!r} is invalid: allowed 0..65535 (0 = any free port)")
+        if not isinstance(max_message_bytes, int) or max_message_bytes < 1024:
+            raise ConfigError(f"max_message_bytes={max_message_bytes!r} is invalid: allowed an integer >= 1024")
+        if accounts is not None and not isinstance(accounts, Mapping):
+            accounts = load_accounts(accounts)
+        self.accounts: dict[str, Account] | None = dict(accounts) if accounts is not None else None
+        self.bind_address = bind if bind is not None else ("127.0.0.1" if self.accounts is None else "*")
+        self.requested_port = port
+        self.port: int | None = None
+        self.worker_port = worker_port if worker_port is not None else (port - 1 if port > 0 else None)
+        self.max_message_bytes = max_message_bytes
+        self.heartbeat_ivl_ms = heartbeat_ivl_ms
+        self.heartbeat_timeout_ms = heartbeat_timeout_ms
+        self.ended_session_ttl_s = ended_session_ttl_s
+        self.poll_interval_s = poll_interval_s
+        self._sim_factory = sim_factory
+        self._config_parser = config_parser
+        self._warm = warm
+        self.server = Server(sim_factory, config_parser)
+        self.freed: list[tuple[str, str]] = []
+        self.warmup_s = 0.0
+        self.messages = 0
+        self.ready = threading.Event()
+        self._stop_event = threading.Event()
+        self._started = False
+        self._closed = False
+        self._ctx: Any = None
+        self._router: Any = None
+        self._monitor: Any = None
+        self._zap: ZapAuthenticator | None = None
+        self._fd_ident: dict[int, str] = {}
+        self._ident_fd: dict[str, int] = {}
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+    @property
+    def endpoint(self) -> str:
+        """The address clients connect to (``tcp://127.0.0.1:<port>`` for a wildcard bind)."""
+        host = "127.0.0.1" if self.bind_address in ("*", "0.0.0.0") else self.bind_address
+        return f"tcp://{host}:{self.port}"
+
+    def start(self) -> None:
+        """Warm up the kernels, start the authenticator and bind the ROUTER socket (does not serve yet)."""
+        if self._started:
+            return
+        zmq = self._zmq
+        if self._warm:
+            self.warmup_s = warm_up(self._sim_factory, self._config_parser)
+            log.info("simulation kernels ready in %.2f s", self.warmup_s)
+        self._ctx = zmq.Context()
+        try:
+            self._zap = ZapAuthenticator(self._ctx, self.accounts)
+            self._zap.start()
+            router = self._ctx.socket(zmq.ROUTER)
+            self._router = router
+            router.setsockopt(zmq.LINGER, 1000)
+            router.setsockopt(zmq.PLAIN_SERVER, 1)
+            router.setsockopt(zmq.ZAP_DOMAIN, b"netgym")
+            router.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes * HARD_LIMIT_FACTOR)
+            router.setsockopt(zmq.HEARTBEAT_IVL, self.heartbeat_ivl_ms)
+            router.setsockopt(zmq.HEARTBEAT_TIMEOUT, self.heartbeat_timeout_ms)
+            router.setsockopt(zmq.HEARTBEAT_TTL, self.heartbeat_timeout_ms)
+            router.setsockopt(zmq.SNDHWM, 10000)
+            router.setsockopt(zmq.RCVHWM, 10000)
+            self._monitor = router.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+            addr = f"tcp://{self.bind_address}:{self.requested_port if self.requested_port else '*'}"
+            try:
+                router.bind(addr)
+            except zmq.ZMQError as e:
+                raise ConfigError(f"cannot listen on {addr} ({e}): allowed a free port and a local address") from e
+            last = router.getsockopt(zmq.LAST_ENDPOINT).decode()
+            self.port = int(last.rsplit(":", 1)[1])
+        except BaseException:
+            self._close_sockets()
+            raise
+        self._started = True
+        if self.accounts is None:
+            log.warning("serving on %s with NO accounts file: any session_name/session_key is accepted "
+                        "(bound to %s only; use --accounts FILE to enforce passwords and caps)",
+                        self.endpoint, self.bind_address)
+        else:
+            log.info("serving on %s, %d accounts", self.endpoint, len(self.accounts))
+        log.info("max message size %d bytes; sessions run on embedded workers (southbound port %s not served)",
+                 self.max_message_bytes, self.worker_port)
+
+    def serve_forever(self) -> None:
+        """Start (if needed) and run the broker loop until :meth:`stop`; then shut down gracefully."""
+        self.start()
+        self.ready.set()
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+
+    def start_thread(self, timeout_s: float = 120.0) -> threading.Thread:
+        """Run :meth:`serve_forever` in a daemon thread and return once it is serving."""
+        error: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                self.serve_forever()
+            except BaseException as e:  # reported to the caller below
+                error.append(e)
+                self.ready.set()
+
+        self._thread = threading.Thread(target=target, name="netgym-lite-serve", daemon=True)
+        self._thread.start()
+        if not self.ready.wait(timeout_s):
+            raise NetgymError(f"server did not start within {timeout_s} s")
+        if error:
+            raise error[0]
+        return self._thread
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Ask the loop to shut down (thread-safe); waits for a thread started by :meth:`start_thread`."""
+        self._stop_event.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
+        elif not self._started:
+            self._close_sockets()
+
+    def install_signal_handlers(self) -> None:
+        """Make SIGINT and SIGTERM stop the server gracefully (call from the main thread)."""
+
+        def handler(signum: int, _frame: Any) -> None:
+            log.info("received %s: shutting down", signal.Signals(signum).name)
+            self._stop_event.set()
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+    def __enter__(self) -> ZmqServer:
+        self.start_thread()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------------------ the loop
+    def _loop(self) -> None:
+        zmq = self._zmq
+        router, monitor = self._router, self._monitor
+        poller = zmq.Poller()
+        poller.register(router, zmq.POLLIN)
+        poller.register(monitor, zmq.POLLIN)
+        poll_ms = max(1, int(self.poll_interval_s * 1000))
+        next_reap = time.monotonic()
+        while not self._stop_event.is_set():
+            try:
+                ready = dict(poller.poll(poll_ms))
+            except zmq.ZMQError as e:  # pragma: no cover - EINTR is retried by pyzmq
+                log.warning("poll failed: %s", e)
+                continue
+            if monitor in ready:
+                self._drain_monitor()
+            if router in ready:
+                for _ in range(256):  # bounded burst, then housekeeping
+                    try:
+                        frames = router.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        break
+                    self._drain_monitor()
+                    try:
+                        self._on_frames(frames)
+                    except Exception:  # never die on one message
+                        log.exception("internal error while handling a message")
+            now = time.monotonic()
+            if now >= next_reap:
+                self._reap()
+                next_reap = now + 0.1
+
+    def _drain_monitor(self) -> None:
+        zmq = self._zmq
+        parse_monitor_message = self._parse_monitor
+
+        while True:
+            try:
+                frames = self._monitor.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                event = parse_monitor_message(frames)
+            except Exception:  # pragma: no cover - malformed monitor frames never come from libzmq
+                continue
+            if event["event"] == zmq.EVENT_DISCONNECTED:
+                self._on_disconnect(int(event["value"]))
+
+    def _on_disconnect(self, fd: int) -> None:
+        ident = self._fd_ident.pop(fd, None)
+        if ident is None or self._ident_fd.get(ident) != fd:
+            return
+        del self._ident_fd[ident]
+        session = self.server.sessions.get(ident)
+        if session is not None:
+            self.server.drop(ident)
+            self._record_freed(ident, "disconnected")
+            log.info("client %s disconnected: its session (%d measurements sent) is freed",
+                     ident, session.measurements_sent)
+
+    def _record_freed(self, ident: str, reason: str) -> None:
+        self.freed.append((ident, reason))
+        if len(self.freed) > 10000:
+            del self.freed[:5000]
+
+    def _reap(self) -> None:
+        now = time.perf_counter()  # Session's default clock
+        for ident, session in list(self.server.sessions.items()):
+            if session.ended:
+                if now - session.last_activity_s > self.ended_session_ttl_s:
+                    self.server.drop(ident)
+                continue
+            if session.expired(now):
+                wait_ms = session.cfg.max_wait_time_for_action_ms if session.cfg is not None else 0
+                self.server.drop(ident)
+                self._record_freed(ident, "idle")
+                log.info("client %s sent nothing for %d ms (max_wait_time_for_action_ms): session ended",
+                         ident, wait_ms)
+                self._send(ident.encode("utf-8"), m.env_error(
+                    f"session ended: no action for {wait_ms} ms (max_wait_time_for_action_ms={wait_ms}); "
+                    "send env-start for a new session"))
+
+    def _send(self, ident_b: bytes, msg: dict) -> None:
+        try:
+            data = json.dumps(msg, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        except (TypeError, ValueError) as e:
+            log.error("reply to %r is not JSON-serialisable: %s", ident_b, e)
+            data = json.dumps(m.env_error(f"internal error: reply not JSON-serialisable: {e}")).encode()
+        try:
+            self._router.send_multipart([ident_b, data], self._zmq.NOBLOCK, copy=len(data) < 65536)
+        except self._zmq.ZMQError as e:  # peer gone / queue full: drop silently (ROUTER semantics)
+            log.debug("reply to %r dropped: %s", ident_b, e)
+
+    def _identity_error(self, ident: str, user: str | None) -> str | None:
+        """Why this identity may not be used by this authenticated user (None when it may)."""
+        try:
+            account, client_id = parse_identity(ident)
+        except ProtocolError as e:
+            return str(e)
+        if user is None or user != account:
+            return (f"identity {ident!r} belongs to account {account!r} but this connection authenticated as "
+                    f"{user!r}: refused (allowed only identities '{user}-<client_id>')")
+        if self.accounts is not None:
+            acc = self.accounts.get(account)
+            if acc is None:  # pragma: no cover - the ZAP handler refuses unknown accounts
+                return f"account {account!r} is unknown"
+            if client_id >= acc.max_instances:
+                return (f"client_id={client_id} is over account {account!r}'s cap (Max_Instances="
+                        f"{acc.max_instances}): allowed client_id 0..{acc.max_instances - 1}; please reduce "
+                        "--client_id")
+        return None
+
+    def _on_frames(self, frames: list[Any]) -> None:
+        zmq = self._zmq
+        ident_b = frames[0].bytes
+        self.messages += 1
+        if len(frames) < 2:
+            log.debug("dropped a message without payload from %r", ident_b)
+            return
+        if len(frames) != 2:
+            self._send(ident_b, m.env_error(
+                ProtocolError(f"message has {len(frames) - 1} frames: allowed exactly one JSON frame")))
+            return
+        payload = frames[1]
+        try:
+            ident = ident_b.decode("utf-8")
+        except UnicodeDecodeError:
+            self._send(ident_b, m.env_error(ProtocolError(
+                f"identity={ident_b!r} is not UTF-8: allowed '<session_name>-<client_id>'")))
+            return
+        try:
+            user = payload.get("User-Id")
+        except zmq.ZMQError:
+            user = None
+        why = self._identity_error(ident, user)
+        if why is not None:
+            log.info("refused a message from %r (user %r): %s", ident, user, why)
+            self._send(ident_b, m.env_error(ProtocolError(why)))
+            return
+        try:
+            fd = int(payload.get(zmq.SRCFD))
+        except (zmq.ZMQError, TypeError, ValueError):  # pragma: no cover - SRCFD is always set for TCP
+            fd = -1
+        if fd >= 0 and self._ident_fd.get(ident) != fd:
+            old = self._ident_fd.get(ident)
+            if old is not None:
+                self._fd_ident.pop(old, None)
+            self._ident_fd[ident] = fd
+            self._fd_ident[fd] = ident
+        size = len(payload)
+        if size > self.max_message_bytes:
+            self._send(ident_b, m.env_error(ProtocolError(
+                f"message of {size} bytes is too large: allowed at most {self.max_message_bytes} bytes "
+                "(--max-message-bytes)")))
+            return
+        try:
+            msg = decode_message(payload.bytes)
+        except ProtocolError as e:
+            self._send(ident_b, m.env_error(e))
+            return
+        for reply in self.server.handle(ident, msg):
+            self._send(ident_b, reply)
+
+    # ------------------------------------------------------------------------------------------ shutdown
+    def _shutdown(self) -> None:
+        if self._closed:
+            return
+        live = [ident for ident, s in self.server.sessions.items() if not s.ended]
+        for ident in live:
+            self._send(ident.encode("utf-8"), m.env_error(SHUTDOWN_MESSAGE))
+            self._record_freed(ident, "shutdown")
+        if live:
+            log.info("shutdown: told %d live sessions", len(live))
+        self.server.close()
+        self._close_sockets()
+        log.info("server stopped")
+
+    def _close_sockets(self) -> None:
+        self._closed = True
+        if self._router is not None:
+            try:
+                self._router.disable_monitor()
+            except Exception:  # pragma: no cover
+                pass
+        if self._monitor is not None:
+            self._monitor.close(linger=0)
+            self._monitor = None
+        if self._router is not None:
+            self._router.close()  # LINGER 1000 ms flushes the shutdown messages
+            self._router = None
+        if self._zap is not None:
+            self._zap.stop()
+            self._zap = None
+        if self._ctx is not None:
+            self._ctx.term()
+            self._ctx = None
