@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
 pytest.importorskip("zmq")
 
-from test_zmq_peers import zserver  # noqa: E402,F401  (module fixture)
+from test_zmq_peers import serve_in_thread  # noqa: E402
 
 import netgym_lite  # noqa: E402,F401  (registers the env)
 from netgym_lite.errors import ConfigError, SessionEnded  # noqa: E402
 from netgym_lite.ipc.transport import TransportTimeout  # noqa: E402
+from netgym_lite.ipc.zmq_server import Account, ZmqServer  # noqa: E402
 from netgym_lite.ipc.zmq_transport import (  # noqa: E402
     AuthenticationError,
     ZmqTransport,
@@ -21,6 +24,11 @@ from netgym_lite.ipc.zmq_transport import (  # noqa: E402
 )
 
 pytestmark = pytest.mark.zmq
+
+
+@pytest.fixture(scope="module")
+def zserver() -> Iterator[ZmqServer]:
+    yield from serve_in_thread()
 
 ENV_ID = "netgym-lite/TrafficMgmt-v0"
 SMALL = {"num_users": 4, "steps_per_episode": 4, "episodes_per_session": 2}
@@ -51,7 +59,7 @@ def _same(a: list[tuple], b: list[tuple]) -> None:
         assert x[2:] == y[2:]
 
 
-def test_gym_make_over_zmq_equals_in_memory(zserver) -> None:  # noqa: F811
+def test_gym_make_over_zmq_equals_in_memory(zserver) -> None:
     local = gym.make(ENV_ID, **SMALL)
     remote = gym.make(ENV_ID, server=zserver.endpoint, session_name="alice", session_key="x", client_id=0,
                       **SMALL)
@@ -68,7 +76,7 @@ def test_gym_make_over_zmq_equals_in_memory(zserver) -> None:  # noqa: F811
         remote.close()
 
 
-def test_env_with_server_needs_session_name_and_not_transport(zserver) -> None:  # noqa: F811
+def test_env_with_server_needs_session_name_and_not_transport(zserver) -> None:
     with pytest.raises(ConfigError, match="session_name"):
         gym.make(ENV_ID, server=zserver.endpoint)
     with pytest.raises(ConfigError, match="session_name"):
@@ -100,8 +108,6 @@ def test_transport_times_out_without_a_server() -> None:
 
 
 def test_transport_reports_a_refused_login() -> None:
-    from netgym_lite.ipc.zmq_server import Account, ZmqServer
-
     with ZmqServer(0, bind="127.0.0.1", accounts={"alice": Account("alice", "secret", 1)}, warm=False) as srv:
         t = ZmqTransport(srv.endpoint, session_name="alice", session_key="wrong", client_id=0)
         try:

@@ -109,15 +109,19 @@ def run_raw_session(client: RawClient, env_config: dict, plan: list[int]) -> lis
     return replies
 
 
-@pytest.fixture(scope="module")
-def zserver() -> Iterator[ZmqServer]:
-    """A netgym-lite server on an ephemeral loopback port, in a thread, always stopped."""
+def serve_in_thread() -> Iterator[ZmqServer]:
+    """A netgym-lite server on an ephemeral loopback port, in a thread, always stopped (fixture body)."""
     server = ZmqServer(0, bind="127.0.0.1", max_message_bytes=64 * 1024)
     server.start_thread()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def zserver() -> Iterator[ZmqServer]:
+    yield from serve_in_thread()
 
 
 def wait_until(predicate: Any, timeout_s: float, interval_s: float = 0.01) -> bool:

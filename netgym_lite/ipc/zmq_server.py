@@ -16,9 +16,12 @@ Security (design.md §4):
   :class:`~netgym_lite.ipc.zmq_transport.ZmqTransport` turns the refusal into an error at once), and a
   ``client_id`` of ``Max_Instances`` or more is answered with an env-error naming the cap;
 * every message's ZAP ``User-Id`` must equal its identity's account prefix (``"<account>-<client_id>"``),
-  otherwise the message is refused with an env-error and touches no session. ROUTER_HANDOVER is off: a
-  second live connection that claims an identity already connected is ignored by ZMQ (it can neither take
-  over the first one's replies nor its session).
+  otherwise the message is refused with an env-error and touches no session, so no account can act in
+  another account's session. ROUTER_HANDOVER is on, as in NetworkGym: without it libzmq ignores a client
+  that reconnects quickly with its old identity (and then misreads its messages), which breaks ordinary
+  restarts. The price: a peer of another account that claims a live identity cannot act in that session,
+  but it does cut the connection (ZMQ hands the identity over), so the session is freed like any lost
+  connection, and a reply in flight at that very instant would be routed to it.
 
 Robustness: one bad message never stops the server. Frames of the wrong count, a non-UTF-8 or
 non-NetworkGym identity, a message over ``max_message_bytes``, invalid UTF-8/JSON (NaN, Infinity are
@@ -339,6 +342,7 @@ class ZmqServer:
             self._router = router
             router.setsockopt(zmq.LINGER, 1000)
             router.setsockopt(zmq.PLAIN_SERVER, 1)
+            router.setsockopt(zmq.ROUTER_HANDOVER, 1)
             router.setsockopt(zmq.ZAP_DOMAIN, b"netgym")
             router.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes * HARD_LIMIT_FACTOR)
             router.setsockopt(zmq.HEARTBEAT_IVL, self.heartbeat_ivl_ms)
@@ -376,7 +380,7 @@ class ZmqServer:
         finally:
             self._shutdown()
 
-    def start_thread(self, timeout_s: float = 120.0) -> threading.Thread:
+    def start_thread(self, timeout_s: float = 900.0) -> threading.Thread:
         """Run :meth:`serve_forever` in a daemon thread and return once it is serving."""
         error: list[BaseException] = []
 
@@ -557,7 +561,7 @@ class ZmqServer:
             user = None
         why = self._identity_error(ident, user)
         if why is not None:
-            log.info("refused a message from %r (user %r): %s", ident, user, why)
+            log.warning("refused a message from %r (user %r): %s", ident, user, why)
             self._send(ident_b, m.env_error(ProtocolError(why)))
             return
         try:
