@@ -11,7 +11,6 @@ import netgym_lite  # noqa: F401  (registers the env)
 from netgym_lite import cli
 from netgym_lite.errors import ConfigError
 
-
 HINT = "pip install 'netgym-lite[zmq]'"
 
 
