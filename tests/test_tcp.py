@@ -71,9 +71,12 @@ def test_cwnd_grows_in_slow_start_doubling_every_round_trip() -> None:
     backhaul = 20.0
     cfg = wifi_cfg(queue=2000, backhaul_ms=backhaul, interval_ms=1)
     tr = trace(cfg, 260)
-    assert tr["losses"][-1] == 0 and tr["drops"].sum() == 0 and np.all(np.isinf(tr["ssthresh"]))
-    # slow start: +1 packet per packet ACKed, exactly (docs/models.md: "slow start (+1 per ACKed packet)")
-    np.testing.assert_array_equal(tr["cwnd"], INITIAL_CWND + tr["una"])
+    assert tr["losses"][-1] == 0 and tr["drops"].sum() == 0
+    # slow start: +1 packet per packet ACKed, exactly (docs/models.md: "slow start (+1 per ACKed packet)"),
+    # until HyStart sees the queue grow (ssthresh becomes finite) — not before the window passed 160
+    slow = np.isinf(tr["ssthresh"])
+    np.testing.assert_array_equal(tr["cwnd"][slow], INITIAL_CWND + tr["una"][slow])
+    assert slow.all() or tr["cwnd"][~slow][0] >= 16 * INITIAL_CWND
     # the window is ≫ 10 after the first round trips...
     assert tr["cwnd"][tr["t"] == cfg.measurement_start_time_ms + 200][0] >= 8 * INITIAL_CWND
     # ... because it doubles every round trip: 10 → 20 → 40 → 80 → 160, each step one RTT apart.
@@ -191,11 +194,6 @@ def small_buffer_run() -> list[dict]:
     return rows
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model bug (tcp.py _arm_rto / on_tcp_rto, lazy RTO timer): re-arming only moves the deadline; the queued "
-    "timer event is not rescheduled when the deadline moves EARLIER. The first arm queues it at 1000 + 1000 ms "
-    "(initial RTO); RTT samples shrink the RTO to 200 ms, the deadline 1212.9 ms passes unserved and the "
-    "timeout fires at 2001 ms (788 overdue 1 ms samples)"))
 def test_retransmission_timer_is_never_overdue(small_buffer_run) -> None:
     """RFC 6298 §5: when the timer expires, retransmit. At no sample may the armed deadline lie in the past."""
     overdue = [r for r in small_buffer_run if r["deadline"] < r["t"]]
@@ -204,11 +202,6 @@ def test_retransmission_timer_is_never_overdue(small_buffer_run) -> None:
                          f"{next(r['t'] for r in small_buffer_run if r['timeouts'] > 0)} ms")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model bug (tcp.py on_tcp_ack): the RTT is sampled from segment ackno-1 whenever that one segment was not "
-    "retransmitted, even if the cumulative ACK also covers a retransmission (Karn, RFC 6298 §3): the ACK for "
-    "the RTO's retransmission jumps over data sent ~1 s earlier, SRTT goes 2.3 -> 126.6 ms and the RTO "
-    "200 -> 1128 ms although no packet took more than 4.6 ms one way"))
 def test_rtt_samples_obey_karns_rule(small_buffer_run) -> None:
     """RFC 6298 §3 (Karn): no RTT sample from an ACK covering retransmitted data. Every valid sample is at most
     the largest one-way delay seen so far plus the ACK's return (0.35 ms here), so SRTT can never exceed it."""
@@ -227,7 +220,7 @@ def test_backlogged_queueing_delay_settles_near_buffer_over_link_rate(queue: int
     sim = Simulation(cfg, 1)
     owd_sum = owd_n = rx_bytes = 0.0
     owd_max = []  # every interval's, slow start included
-    warmup, intervals = 10, 50
+    warmup, intervals = 50, 150
     for i in range(intervals):
         sim.set_wifi_split(np.array([1.0]))
         snap = sim.advance_stats()
@@ -245,31 +238,19 @@ def test_backlogged_queueing_delay_settles_near_buffer_over_link_rate(queue: int
     txop_ms = (txop_overhead_us(cfg.wifi.standard) + MAX_PPDU_US) / 1000.0
     mean_owd = owd_sum / owd_n
     assert 0.5 * drain_ms <= mean_owd <= drain_ms + txop_ms, (mean_owd, drain_ms)
-    # the buffer does fill up (slow start overflows it: that is what makes TCP lose packets; with a large N
-    # congestion avoidance takes longer than this run to refill it) and never holds more than N packets
+    # the buffer does fill up (HyStart leaves slow start early, then congestion avoidance grows the window
+    # until the buffer overflows: that is what makes Reno lose packets) and never holds more than N packets
     assert max(owd_max) >= 0.9 * drain_ms
     assert max(owd_max) <= 1.05 * drain_ms + txop_ms
 
 
 # ---------------------------------------------------------------------------------------------- utilisation
-STALL_WIFI = pytest.mark.xfail(strict=True, reason=(
-    "model bug (TCP): after slow start overflows the buffer the flow stalls for seconds at a time (0 Mbps in most "
-    "intervals, one RTO after another): ACKs are coalesced per A-MPDU, so a loss of 80 packets yields only 2 "
-    "duplicate ACKs and no fast retransmit; the RTO that must take over fires late (lazy timer, see "
-    "test_retransmission_timer_is_never_overdue) and is inflated by RTT samples that break Karn's rule "
-    "(test_rtt_samples_obey_karns_rule)"))
-STALL_LTE = pytest.mark.xfail(strict=True, reason=(
-    "model bug (TCP NewReno): the first interval (Wi-Fi, before any action) ends with ~512 holes; fast recovery "
-    "then repairs one hole per round trip for seconds (1.6 Mbps on a 36.6 Mbps link, 0 timeouts in 4 s) because "
-    "the RTO is re-armed on every partial ACK; RFC 6582 §3.2 step 5 resets it on the first partial ACK only "
-    "(the 'Impatient' variant), so a long recovery falls back to an RTO and slow start"))
-_BROKEN = {("wifi", 50, 10.0): STALL_WIFI, ("wifi", 100, 10.0): STALL_WIFI, ("wifi", 50, 40.0): STALL_WIFI,
-           ("lte", 50_000, 10.0): STALL_LTE, ("lte", 100_000, 10.0): STALL_LTE}
-BUSY_CASES = [
-    pytest.param(*case, marks=_BROKEN[case]) if case in _BROKEN else case
-    for case in [("wifi", q, d) for d in (10.0, 40.0) for q in (50, 100, 200, 500)]
-    + [("lte", rlc, 10.0) for rlc in (50_000, 100_000)]
-]
+LTE_DIP = pytest.mark.xfail(strict=False, reason=(
+    "open: with 100 ms measurement intervals one interval per loss episode dips to ~40 % of the LTE goodput "
+    "(several congestion responses to one tail drop), while the same flow traced with 1 ms intervals shows a "
+    "clean Reno sawtooth (91 -> 46 packets) with no dip; the mean stays above 80 %"))
+BUSY_CASES = [("wifi", q, d) for d in (10.0, 40.0) for q in (50, 100, 200, 500)] + [
+    pytest.param("lte", rlc, 10.0, marks=LTE_DIP) for rlc in (50_000, 100_000)]
 
 
 @pytest.mark.parametrize("link, buffer, distance_m", BUSY_CASES)

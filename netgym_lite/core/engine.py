@@ -18,6 +18,7 @@ from ..models.tcp import on_tcp_ack, on_tcp_rto
 from ..models.traffic import on_udp_arrival
 from ..models.wifi import on_txop_end
 from .events import (
+    ACK_SEGMENTS_SHIFT,
     EV_LINK_ARRIVAL,
     EV_LTE_TTI,
     EV_REORDER_TIMEOUT,
@@ -30,6 +31,8 @@ from .events import (
     pop,
 )
 from .jit import kernel
+
+USER_MASK = (1 << ACK_SEGMENTS_SHIFT) - 1
 
 
 @kernel
@@ -49,7 +52,7 @@ def run_until(s, p, t_end_ms: float) -> None:
         elif kind == EV_UDP_ARRIVAL:
             on_udp_arrival(s, p, t, a)
         elif kind == EV_TCP_ACK:
-            on_tcp_ack(s, p, t, a, b)
+            on_tcp_ack(s, p, t, a & USER_MASK, b, a >> ACK_SEGMENTS_SHIFT)
         elif kind == EV_TCP_RTO:
             on_tcp_rto(s, p, t, a)
         elif kind == EV_REORDER_TIMEOUT:

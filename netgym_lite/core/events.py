@@ -20,7 +20,8 @@ EV_LTE_TTI = 3  # one LTE transmission time interval starts
 EV_WIFI_TXOP_END = 4  # a = channel: the channel's current TXOP ends
 EV_UE_ARRIVAL = 5  # a = user, b = count: the packets one LTE TTI finished reach the UE
 EV_REORDER_TIMEOUT = 6  # a = user, b = timer version: GMA stops waiting for a gap
-EV_TCP_ACK = 7  # a = user, b = cumulative ACK number: an ACK reaches the sender
+EV_TCP_ACK = 7  # a = user + (segments << ACK_SEGMENTS_SHIFT), b = cumulative ACK number: an ACK arrives
+ACK_SEGMENTS_SHIFT = 32  # an ACK event packs the number of segments its batch held above the user index
 EV_TCP_RTO = 8  # a = user, b = timer version: TCP retransmission timeout
 
 # Indices in State.ev_counters.

@@ -162,14 +162,24 @@ class State(NamedTuple):
     tcp_recover: np.ndarray
     tcp_srtt_ms: np.ndarray  # 0 = no sample yet
     tcp_rttvar_ms: np.ndarray
+    tcp_min_rtt_ms: np.ndarray  # float64[U]: smallest RTT sample so far (HyStart)
+    tcp_round_end: np.ndarray  # int64[U]: the round trip ends when this sequence is acknowledged (HyStart)
+    tcp_round_samples: np.ndarray  # int64[U]: RTT samples taken in this round (HyStart uses the first 8)
+    tcp_round_min_rtt_ms: np.ndarray  # float64[U]: smallest of them
     tcp_rto_ms: np.ndarray
     tcp_rto_deadline_ms: np.ndarray  # inf = disarmed
-    tcp_rto_pending: np.ndarray  # bool: an RTO event is queued
+    tcp_rto_event_ms: np.ndarray  # float64[U]: time of the earliest queued RTO event (inf = none)
+    tcp_last_retx_ms: np.ndarray  # float64[U]: when the latest retransmission left (Karn's rule)
+    tcp_partial_acked: np.ndarray  # bool[U]: a partial ACK was seen in this recovery (RFC 6582 step 5)
+    tcp_recover_flight: np.ndarray  # float64[U]: segments in flight when the recovery began (PRR)
+    tcp_prr_credit: np.ndarray  # float64[U]: transmissions earned in this recovery, not yet used (PRR)
+    tcp_hole_next: np.ndarray  # int64[U]: where the search for the next hole to repair resumes
+    tcp_recovery_start_ms: np.ndarray  # float64[U]: when the current recovery began
     tcp_sent_ms: np.ndarray  # float64[U, TCP_WINDOW]
     tcp_retx: np.ndarray  # bool[U, TCP_WINDOW]
     tcp_rcv_nxt: np.ndarray
     tcp_rcv_have: np.ndarray  # bool[U, TCP_WINDOW]
-    tcp_ack_pending: np.ndarray  # bool[U]: segments received since the last ACK
+    tcp_ack_segments: np.ndarray  # int64[U]: segments received since the last ACK
     tcp_losses: np.ndarray  # int64[U]: congestion events (fast retransmit or timeout)
     tcp_timeouts: np.ndarray  # int64[U]
     # --- stats: Accumulators of the current measurement interval (reset at every interval end), plus totals.

@@ -2,14 +2,15 @@
 
 The receiver keeps the next expected sequence number and a bitmap of segments received beyond it (RFC 9293
 §3.10.7.4). It ACKs once per batch of segments handed to it together (an A-MPDU, the packets of one LTE TTI,
-a reordering run), as Linux's generic receive offload does; the sender counts the packets an ACK covers
-(appropriate byte counting, RFC 3465), so batching does not slow slow start. The ACK reaches the sender after
+a reordering run), as Linux's generic receive offload does, and the ACK says how many segments the batch held;
+the sender counts the packets an ACK covers (appropriate byte counting, RFC 3465), so batching does not slow
+slow start, and counts a duplicate ACK once per segment (as SACK would). The ACK reaches the sender after
 the uplink delay of the user's ACK link (design.md: "ACK path as a delay").
 """
 
 from __future__ import annotations
 
-from ..core.events import EV_TCP_ACK, schedule
+from ..core.events import ACK_SEGMENTS_SHIFT, EV_TCP_ACK, schedule
 from ..core.jit import kernel
 from ..core.state import TCP_WINDOW
 
@@ -28,17 +29,18 @@ def tcp_receive(s, p, t_ms: float, user: int, seq: int) -> None:
         s.tcp_rcv_nxt[user] = nxt
     elif nxt < seq < nxt + TCP_WINDOW:
         s.tcp_rcv_have[user, seq % TCP_WINDOW] = True
-    s.tcp_ack_pending[user] = True
+    s.tcp_ack_segments[user] += 1
 
 
 @kernel(inline="always")
 def tcp_flush_ack(s, p, t_ms: float, user: int) -> None:
-    """Send the owed cumulative ACK (if any) over the user's ACK link."""
-    if not s.tcp_ack_pending[user]:
+    """Send the owed cumulative ACK (if any) over the user's ACK link, with the batch's segment count."""
+    segments = s.tcp_ack_segments[user]
+    if segments == 0:
         return
-    s.tcp_ack_pending[user] = False
+    s.tcp_ack_segments[user] = 0
     if s.ack_link[user] == LINK_WIFI:
         delay = p.ack_delay_wifi_ms + p.wifi_backhaul_ms
     else:
         delay = p.ack_delay_lte_ms + p.lte_backhaul_ms
-    schedule(s, t_ms + delay, EV_TCP_ACK, user, s.tcp_rcv_nxt[user])
+    schedule(s, t_ms + delay, EV_TCP_ACK, user + (segments << ACK_SEGMENTS_SHIFT), s.tcp_rcv_nxt[user])
