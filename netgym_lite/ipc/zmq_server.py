@@ -461,11 +461,9 @@ class ZmqServer:
         zmq = self._zmq
         parse_monitor_message = self._parse_monitor
 
-        while True:
-            try:
-                frames = self._monitor.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        monitor = self._monitor
+        while monitor.getsockopt(zmq.EVENTS) & zmq.POLLIN:  # cheaper than a recv raising Again
+            frames = monitor.recv_multipart(zmq.NOBLOCK)
             try:
                 event = parse_monitor_message(frames)
             except Exception:  # pragma: no cover - malformed monitor frames never come from libzmq

@@ -157,12 +157,11 @@ class ZmqTransport:
             raise TransportClosed("transport is closed: allowed recv() only before close()")
         zmq = self._zmq
         deadline = None if timeout_s is None else time.monotonic() + max(0.0, timeout_s)
+        sock = self._sock
         while True:
-            try:
-                frames = self._sock.recv_multipart(zmq.NOBLOCK)
+            if sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                frames = sock.recv_multipart(zmq.NOBLOCK)
                 break
-            except zmq.Again:
-                pass
             self._check_monitor()
             left_ms = None if deadline is None else int(max(0.0, deadline - time.monotonic()) * 1000)
             if not self._poller.poll(left_ms) and deadline is not None and time.monotonic() >= deadline:
@@ -183,11 +182,8 @@ class ZmqTransport:
     def _check_monitor(self) -> None:
         """Raise AuthenticationError when the monitor reported a refused handshake."""
         zmq = self._zmq
-        while True:
-            try:
-                frames = self._monitor.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        while self._monitor.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            frames = self._monitor.recv_multipart(zmq.NOBLOCK)
             from zmq.utils.monitor import parse_monitor_message
 
             event = parse_monitor_message(frames)
