@@ -36,6 +36,8 @@ class RawClient:
                  identity: bytes | None = None) -> None:
         self.sock = zmq.Context.instance().socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        # every wait has a timeout: a DEALER whose handshake was refused has no peer and would block on send
+        self.sock.setsockopt(zmq.SNDTIMEO, int(REPLY_TIMEOUT_S * 1000))
         self.sock.plain_username = session_name.encode()
         self.sock.plain_password = session_key.encode()
         self.sock.identity = identity if identity is not None else f"{session_name}-{client_id}".encode()
