@@ -85,19 +85,18 @@ def measure_interval(s, p, table: np.ndarray) -> None:
 def close_interval(s, p) -> None:
     """Hand the counters to the GMA system default, choose ACK links, clear the interval counters."""
     for u in range(p.num_users):
-        best_owd = np.inf
-        s.ack_link[u] = LINK_WIFI if s.wifi_rate_mbps[u] > 0.0 else LINK_LTE
+        # uplink "auto": ACKs go whole on the up link with the shorter uplink delay (access + backhaul); the
+        # downlink queues do not delay ACKs, so downlink owd is no guide here (it made the choice flap)
+        wifi_up = s.wifi_rate_mbps[u] > 0.0
+        lte_up = s.lte_bits_per_rb[u] > 0
+        wifi_ack = p.ack_delay_wifi_ms + p.wifi_backhaul_ms
+        lte_ack = p.ack_delay_lte_ms + p.lte_backhaul_ms
+        s.ack_link[u] = LINK_WIFI if wifi_up and (wifi_ack <= lte_ack or not lte_up) else LINK_LTE
         for link in range(2):
             s.gma_last_tx_pkts[u, link] = s.st_tx_pkts[u, link]
             s.gma_last_rx_pkts[u, link] = s.st_link_rx_pkts[u, link]
             s.gma_last_owd_sum[u, link] = s.st_link_owd_sum[u, link]
             s.gma_last_drops[u, link] = s.st_drops[u, link]
-            # uplink "auto": ACKs go whole on the link with the lower owd this interval
-            if s.st_link_rx_pkts[u, link] > 0:
-                owd = s.st_link_owd_sum[u, link] / s.st_link_rx_pkts[u, link]
-                if owd < best_owd and (link == LINK_LTE or s.wifi_rate_mbps[u] > 0.0):
-                    best_owd = owd
-                    s.ack_link[u] = link
             s.st_tx_pkts[u, link] = 0
             s.st_link_rx_bytes[u, link] = 0.0
             s.st_link_rx_pkts[u, link] = 0
