@@ -77,7 +77,8 @@ def _mark_link_losses(s, user: int, link: int, lsn: int) -> None:
     nxt = s.rx_next_seq[user]
     for missing in range(s.rx_link_next[user, link], lsn):
         seq = s.link_seq_map[user, link, missing % REORDER_SLOTS]
-        if seq >= nxt and seq - nxt < REORDER_SLOTS:
+        # only an empty slot can be a loss (an old map entry may name a packet that is held or long gone)
+        if seq >= nxt and seq - nxt < REORDER_SLOTS and s.rx_slot[user, seq % REORDER_SLOTS] == EMPTY:
             s.rx_slot[user, seq % REORDER_SLOTS] = LOST
     if lsn + 1 > s.rx_link_next[user, link]:
         s.rx_link_next[user, link] = lsn + 1
@@ -118,9 +119,13 @@ def on_reorder_timeout(s, p, t_ms: float, user: int) -> None:
         schedule(s, s.rx_deadline_ms[user], EV_REORDER_TIMEOUT, user, 0)
         return
     nxt = s.rx_next_seq[user]
-    while s.rx_slot[user, nxt % REORDER_SLOTS] < 0:  # skip gaps and known losses up to a held packet
+    scanned = 0
+    while s.rx_slot[user, nxt % REORDER_SLOTS] < 0 and scanned < REORDER_SLOTS:  # skip gaps and known losses
         s.rx_slot[user, nxt % REORDER_SLOTS] = EMPTY
         nxt += 1
+        scanned += 1
+    if scanned == REORDER_SLOTS:  # nothing held after all: never spin on an inconsistent count
+        s.rx_buffered[user] = 0
     s.rx_next_seq[user] = nxt
     _release_run(s, p, t_ms, user)
     _restart_timer(s, p, t_ms, user)
