@@ -32,7 +32,6 @@ MCS_EFFICIENCY = np.array(
 DATA_RE_PER_RB = 132
 RB_BANDWIDTH_HZ = 180e3
 BER_TARGET = 5e-5
-VALID_RB_COUNTS = (6, 15, 25, 50, 75, 100)
 
 
 def rbg_size(resource_block_num: int) -> int:
