@@ -9,34 +9,17 @@ import sys
 
 import numpy as np
 import pytest
+from fakes import ConstantSimulation
 
 import netgym_lite.ipc.session as session_mod
 from netgym_lite.cli import main
 from netgym_lite.commands.eval import PolicyResult, evaluate, format_table, mean_ci95, t_quantile_975
-from netgym_lite.config_types import ScenarioConfig
 from netgym_lite.envs.traffic_mgmt import TrafficMgmtEnv
 
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 
 
-class FakeSimulation:
-    """User u gets u Mbps at 10·u ms whatever the split (so every policy measures the same)."""
-
-    def __init__(self, cfg: ScenarioConfig) -> None:
-        self.num_users, self.ts_ms = cfg.num_users, 0
-
-    def set_wifi_split(self, shares: np.ndarray) -> None:
-        pass
-
-    def advance(self) -> list[dict]:
-        self.ts_ms = self.ts_ms + 100 if self.ts_ms else 1100
-        ids = list(range(1, self.num_users + 1))
-
-        def rec(source: str, name: str, values: list) -> dict:
-            return {"source": source, "name": name, "id": list(ids), "ts": self.ts_ms, "value": values}
-
-        return [rec("lte", "dl::max_rate", [30.0] * len(ids)), rec("wifi", "dl::max_rate", [70.0] * len(ids)),
-                rec("gma", "dl::rate", [float(u) for u in ids]), rec("gma", "dl::owd", [10.0 * u for u in ids])]
+FakeSimulation = ConstantSimulation
 
 
 @pytest.fixture
