@@ -2,7 +2,8 @@
 
 ``import netgym_lite`` registers the Gymnasium environments:
 
-* ``netgym-lite/TrafficMgmt-v0`` (NetworkGym's ``nqos_split``): :class:`netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`.
+* ``netgym-lite/TrafficMgmt-v0`` (NetworkGym's ``nqos_split``): :class:`netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`;
+* ``netgym-lite/NetworkSlicing-v0`` (``network_slicing``): :class:`netgym_lite.envs.network_slicing.NetworkSlicingEnv`.
 
 Heavier objects (the Simulation, the env classes) are imported lazily on first attribute access.
 """
@@ -21,6 +22,7 @@ __all__ = [
     "ActionError",
     "ConfigError",
     "NetgymError",
+    "NetworkSlicingEnv",
     "ProtocolError",
     "SessionEnded",
     "Simulation",
@@ -33,6 +35,7 @@ _LAZY = {
     "load_config": ("netgym_lite.config", "load_config"),
     "Simulation": ("netgym_lite.sim", "Simulation"),
     "TrafficMgmtEnv": ("netgym_lite.envs.traffic_mgmt", "TrafficMgmtEnv"),
+    "NetworkSlicingEnv": ("netgym_lite.envs.network_slicing", "NetworkSlicingEnv"),
 }
 
 
@@ -47,11 +50,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'netgym_lite' has no attribute {name!r}")
 
 
+#: Registered Gymnasium ids → (entry point, NetworkGym env name).
+ENVS = {
+    "netgym-lite/TrafficMgmt-v0": ("netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv", "nqos_split"),
+    "netgym-lite/NetworkSlicing-v0": ("netgym_lite.envs.network_slicing:NetworkSlicingEnv", "network_slicing"),
+}
+
+
 def _register() -> None:
-    env_id = "netgym-lite/TrafficMgmt-v0"
-    if env_id not in gymnasium.registry:
-        # No max_episode_steps: the episode length comes from the scenario (steps_per_episode).
-        gymnasium.register(env_id, entry_point="netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv")
+    for env_id, (entry_point, _) in ENVS.items():
+        if env_id not in gymnasium.registry:
+            # No max_episode_steps: the episode length comes from the scenario (steps_per_episode).
+            gymnasium.register(env_id, entry_point=entry_point)
 
 
 _register()

@@ -38,6 +38,7 @@ from netgym_lite.config_types import (
     QosRequirement,
     RandomWalk,
     ScenarioConfig,
+    SliceConfig,
     TrafficConfig,
     UserArea,
     WifiConfig,
@@ -59,8 +60,9 @@ __all__ = [
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "traffic_mgmt.json"
 
-SUPPORTED_ENVS = ("nqos_split",)
-REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay")
+SUPPORTED_ENVS = ("nqos_split", "network_slicing")
+# Every env's rewards (design.md §6): nqos_split's four, then network_slicing's.
+REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay", "slicing")
 RESOURCE_BLOCKS = (6, 15, 25, 50, 75, 100)
 WIFI_STANDARDS = ("802.11ax", "802.11ac")
 CHANNEL_WIDTHS_MHZ = (20, 40, 80, 160)
@@ -112,7 +114,7 @@ TOP_LEVEL_KEYS = frozenset({
     "num_users", "per_slice_config", "user_left_right_speed_m/s", "user_random_walk", "user_location_range",
     "measurement_start_time_ms", "app_and_measurement_start_time_ms",
     "transport_protocol", "udp_poisson_arrival", "min_udp_rate_per_user_mbps", "max_udp_rate_per_user_mbps",
-    "respond_action_after_measurement", "qos_requirement",
+    "respond_action_after_measurement", "qos_requirement", "slice_list",
     "upd_flow_start_time_diff_ms",  # sic: NetworkGym's spelling (rmcat config)
 }) | _CLIENT_ADDED_KEYS | _NETGYM_LITE_TOP_KEYS
 
@@ -152,6 +154,7 @@ NESTED_KEYS: dict[str, frozenset[str]] = {
         "loss_target",
     }),
     "per_slice_config": _PER_SLICE_KEYS,
+    "slice_list": frozenset({"num_users", "dedicated_rbg", "prioritized_rbg", "shared_rbg"}),
     "path_loss": frozenset({"model", "exponent", "reference_loss_db", "reference_distance_m"}),
 }
 
@@ -287,8 +290,9 @@ _PER_SLICE_COMMON: dict[str, tuple[str, str]] = {
     "downlink_mode": ("gma", "downlink_mode"),
     "uplink_mode": ("gma", "uplink_mode"),
 }
-# Per-slice LTE resource caps: meaningful only to slicing (network_slicing env); validated, kept in ``raw``.
+# Per-slice LTE resource caps (design.md §6, NetworkSlicing): applied by the LTE scheduler in every env.
 _PER_SLICE_RBG = ("dedicated_rbg", "prioritized_rbg", "shared_rbg")
+_SLICES = "_slices"  # canonical (internal) key: a list of {num_users, dedicated_rbg, prioritized_rbg, shared_rbg}
 
 
 def _per_slice_lists(psc: Any) -> tuple[dict, int]:
@@ -326,12 +330,50 @@ def _per_slice_to_flat(d: dict, origins: _Origins) -> None:
                           f"the sum of per_slice_config.num_users {psc['num_users']} = {total} (or leave it out)")
     d["num_users"] = total
     origins.note("num_users", "per_slice_config.num_users")
+    slices = [{"num_users": c} for c in counts]
     for key in _PER_SLICE_RBG:
-        for v in psc.get(key, []):
-            _integer(v, f"{path}.{key}", lo=0)
+        for i, v in enumerate(psc.get(key, [])):
+            slices[i][key] = _integer(v, f"{path}.{key}", lo=0)
+    d[_SLICES] = slices
+    origins.note(_SLICES, "per_slice_config")
     for key, (section, dest) in _PER_SLICE_COMMON.items():
         if key in psc:
             _put_common_slice_value(d, origins, key, psc[key], section, dest)
+
+
+def _slice_list_to_slices(d: dict, origins: _Origins) -> None:
+    """2023 ``slice_list`` (a list of per-slice dicts) → the canonical slices; ``num_users`` is their sum
+    (as NetworkGym's slicing adapter computes it)."""
+    if "slice_list" not in d:
+        return
+    path = "env_config.slice_list"
+    value = d.pop("slice_list")
+    if _SLICES in d:
+        raise field_error(ConfigError, path, value, "either slice_list or per_slice_config, not both")
+    if not isinstance(value, list) or not value:
+        raise field_error(ConfigError, path, value, "a non-empty list of {num_users, dedicated_rbg, "
+                          "prioritized_rbg, shared_rbg} objects, one per slice")
+    slices = []
+    for i, entry in enumerate(value):
+        where = f"{path}[{i}]"
+        if not isinstance(entry, dict):
+            raise field_error(ConfigError, where, entry, "a JSON object (dict)")
+        _check_keys(entry, where, NESTED_KEYS["slice_list"])
+        if "num_users" not in entry:
+            raise field_error(ConfigError, f"{where}.num_users", None, "a user count (required)")
+        sl = {"num_users": _integer(entry["num_users"], f"{where}.num_users", lo=0)}
+        for key in _PER_SLICE_RBG:
+            if key in entry:
+                sl[key] = _integer(entry[key], f"{where}.{key}", lo=0)
+        slices.append(sl)
+    total = sum(sl["num_users"] for sl in slices)
+    if "num_users" in d and d["num_users"] != total:
+        raise field_error(ConfigError, "env_config.num_users", d["num_users"],
+                          f"the sum of slice_list's num_users = {total} (or leave it out)")
+    d["num_users"] = total
+    d[_SLICES] = slices
+    origins.note("num_users", "slice_list")
+    origins.note(_SLICES, "slice_list")
 
 
 def _put_common_slice_value(d: dict, origins: _Origins, key: str, values: list, section: str, dest: str) -> None:
@@ -352,8 +394,12 @@ def _put_common_slice_value(d: dict, origins: _Origins, key: str, values: list, 
 
 
 #: Per env: the translators applied, in order, to a copy of the received env_config. A new dialect = a new entry.
+_COMMON_TRANSLATORS: list[Translator] = [
+    _rename_sections, _rename_top_keys, _left_right_to_random_walk, _per_slice_to_flat, _slice_list_to_slices,
+]
 TRANSLATORS: dict[str, list[Translator]] = {
-    "nqos_split": [_rename_sections, _rename_top_keys, _left_right_to_random_walk, _per_slice_to_flat],
+    "nqos_split": _COMMON_TRANSLATORS,
+    "network_slicing": _COMMON_TRANSLATORS,
 }
 
 
@@ -664,19 +710,34 @@ def _walk(r: _Reader) -> RandomWalk:
                       distance_m=w.number("distance_m", d.distance_m, lo=0.0, lo_open=True))
 
 
-def _cells(r: _Reader) -> tuple[tuple[Position, ...], tuple[Position, ...]]:
-    """nqos_split needs exactly one eNB and at least one Wi-Fi AP."""
+def _cells(r: _Reader, env: str) -> tuple[tuple[Position, ...], tuple[Position, ...]]:
+    """Every env needs exactly one eNB; nqos_split also needs at least one Wi-Fi AP (slicing may have none)."""
     d = ScenarioConfig()
     enbs = _positions(r.raw("lte_enb_locations", _as_dict(d.lte_enb_locations[0])), r.path("lte_enb_locations"))
     if len(enbs) != 1:
         raise field_error(ConfigError, r.path("lte_enb_locations"), r.raw("lte_enb_locations"),
-                          "exactly one eNB position (nqos_split connects every user to one eNB and one AP)")
+                          f"exactly one eNB position ({env} has one LTE cell; every user connects to it)")
     aps = _positions(r.raw("wifi_ap_locations", [_as_dict(p) for p in d.wifi_ap_locations]),
                      r.path("wifi_ap_locations"))
-    if not aps:
+    if not aps and env == "nqos_split":
         raise field_error(ConfigError, r.path("wifi_ap_locations"), r.raw("wifi_ap_locations"),
                           "at least one AP position (nqos_split connects every user to one eNB and one AP)")
     return enbs, aps
+
+
+def _slices(r: _Reader, env: str, num_users: int) -> tuple[SliceConfig, ...]:
+    """The canonical slices (from ``slice_list`` or ``per_slice_config``); network_slicing requires them."""
+    raw = r.raw(_SLICES, None)
+    if raw is None:
+        if env == "network_slicing":
+            raise field_error(ConfigError, "env_config.slice_list", None,
+                              "a list of slices [{num_users, dedicated_rbg, prioritized_rbg, shared_rbg}, ...] "
+                              "(or per_slice_config): network_slicing needs at least one slice")
+        return ()
+    slices = tuple(SliceConfig(**sl) for sl in raw)
+    if sum(sl.num_users for sl in slices) != num_users:  # both come from the same lists; guard the invariant
+        raise field_error(ConfigError, r.path(_SLICES), raw, f"slices whose num_users sum to {num_users}")
+    return slices
 
 
 def _as_dict(p: Position) -> dict[str, float]:
@@ -741,7 +802,7 @@ def _build(canon: dict, origins: _Origins, env: str) -> ScenarioConfig:
     traffic = _traffic(r)
     area = _area(r)
     num_users, user_locations = _users(r, area)
-    enbs, aps = _cells(r)
+    enbs, aps = _cells(r, env)
     cfg = ScenarioConfig(
         env=env,
         num_users=num_users,
@@ -766,6 +827,7 @@ def _build(canon: dict, origins: _Origins, env: str) -> ScenarioConfig:
         gma=_gma(r, interval, guard),
         wifi=_wifi(r, interval, guard, traffic.packet_size_bytes),
         lte=_lte(r, interval, guard, traffic.packet_size_bytes),
+        slices=_slices(r, env, num_users),
     )
     _session_checks(r, cfg)
     return cfg
@@ -930,7 +992,7 @@ def raw_env_config(scenario: str | os.PathLike | Mapping | None = None, *, env: 
     if _interval_sections(merged):  # the sections are the source; a top-level copy is only kept if overridden
         for key in _INTERVAL_KEYS - overrides.keys():
             merged.pop(key, None)
-    if "per_slice_config" in merged and "num_users" not in overrides:
+    if ("per_slice_config" in merged or "slice_list" in merged) and "num_users" not in overrides:
         merged.pop("num_users", None)
     cfg = parse_env_config(merged)
     merged["measurement_interval_ms"] = cfg.measurement_interval_ms
@@ -953,14 +1015,18 @@ def load_config(scenario: str | os.PathLike | Mapping | None = None, *, env: str
     return parse_env_config(raw_env_config(scenario, env=env, **overrides))
 
 
-def rl_config_of(scenario: str | os.PathLike | Mapping | None = None) -> dict[str, Any]:
-    """The scenario's ``rl_config`` with defaults (``agent`` "", ``reward_type`` "utility"), validated.
+def rl_config_of(scenario: str | os.PathLike | Mapping | None = None, *,
+                 default_reward: str = "utility") -> dict[str, Any]:
+    """The scenario's ``rl_config`` with defaults (``agent`` "", ``reward_type`` ``default_reward``), validated.
 
-    A bare env_config (no ``rl_config``) gets the defaults. Kept out of :class:`ScenarioConfig` because it is
-    client-side only: the server never receives it.
+    A bare env_config (no ``rl_config``) gets the defaults; ``reward_type`` "" (as NetworkGym's slicing and
+    steering configs ship) also means "the env's default" and is kept as "". Kept out of
+    :class:`ScenarioConfig` because it is client-side only: the server never receives it.
     """
     _, rl_config = _split_whole(_read_scenario(scenario))
-    out = {"agent": "", "reward_type": "utility", **rl_config}
+    out = {"agent": "", "reward_type": default_reward, **rl_config}
+    if out["reward_type"] == "":
+        return out
     if not isinstance(out["agent"], str):
         raise field_error(ConfigError, "rl_config.agent", out["agent"], "a string")
     if out["reward_type"] not in REWARD_TYPES:
@@ -971,4 +1037,4 @@ def rl_config_of(scenario: str | os.PathLike | Mapping | None = None) -> dict[st
 
 def reward_type_of(scenario: str | os.PathLike | Mapping | None = None) -> str:
     """``rl_config.reward_type`` of a scenario (default "utility"), validated against :data:`REWARD_TYPES`."""
-    return rl_config_of(scenario)["reward_type"]
+    return rl_config_of(scenario)["reward_type"] or "utility"

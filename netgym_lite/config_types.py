@@ -18,6 +18,22 @@ NUM_LINKS = 2
 LINK_NAMES = ("wifi", "lte")
 
 
+def rbg_size(resource_block_num: int) -> int:
+    """Resource block group size for a bandwidth (3GPP TS 36.213 Table 7.1.6.1-1)."""
+    if resource_block_num <= 10:
+        return 1
+    if resource_block_num <= 26:
+        return 2
+    if resource_block_num <= 63:
+        return 3
+    return 4
+
+
+def rbg_count(resource_block_num: int) -> int:
+    """RBGs per TTI: ceil(RBs / RBG size); the last RBG may hold fewer RBs (TS 36.213 §7.1.6.1)."""
+    return -(-resource_block_num // rbg_size(resource_block_num))
+
+
 @dataclass(frozen=True)
 class Position:
     """A point in metres."""
@@ -152,6 +168,22 @@ class LteConfig:
 
 
 @dataclass(frozen=True)
+class SliceConfig:
+    """One RAN slice of the LTE cell (NetworkGym's ``slice_list`` entry / ``per_slice_config`` column).
+
+    The three RBG counts are per-slice caps applied in every TTI, not a partition (design.md §6): dedicated
+    RBGs serve only this slice; prioritized RBGs serve it first and are lent to other slices when it has no
+    data; of the remaining RBGs the slice takes at most ``shared_rbg``. A count above the cell's RBG count
+    means all of them. Users are assigned to slices in order (slice 0 gets users 1..num_users[0], ...).
+    """
+
+    num_users: int
+    dedicated_rbg: int = 0
+    prioritized_rbg: int = 0
+    shared_rbg: int = 1_000_000
+
+
+@dataclass(frozen=True)
 class ScenarioConfig:
     """One normalised scenario: everything the simulation and the session need.
 
@@ -179,6 +211,8 @@ class ScenarioConfig:
     gma: GmaConfig = field(default_factory=GmaConfig)
     wifi: WifiConfig = field(default_factory=WifiConfig)
     lte: LteConfig = field(default_factory=LteConfig)
+    # RAN slices; empty = one slice holding every user with all RBGs shared (no slicing).
+    slices: tuple[SliceConfig, ...] = ()
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -192,6 +226,13 @@ class ScenarioConfig:
         return self.measurement_start_time_ms + self.step_interval_ms * (
             self.steps_per_episode * self.episodes_per_session + 1
         )
+
+    @property
+    def slice_of_user(self) -> tuple[int, ...]:
+        """Slice index (0-based) of each user: users fill the slices in order."""
+        if not self.slices:
+            return (0,) * self.num_users
+        return tuple(i for i, sl in enumerate(self.slices) for _ in range(sl.num_users))
 
     @property
     def measurements_per_session(self) -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config_types import ScenarioConfig
+from .config_types import ScenarioConfig, rbg_count, rbg_size
 from .core.engine import run_interval
 from .core.events import C_OVERFLOW, C_PROCESSED, EV_LTE_TTI, EV_TCP_ACK, make_event_queue, schedule
 from .core.rng import STREAM_SHADOWING, make_streams
@@ -39,7 +39,7 @@ from .models.measurement import METRIC_KEYS, close_interval, measure_interval
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
-from .records import build_records
+from .records import ALLOCATION_KEYS, build_records, slice_metrics
 
 LTE_PROCESSING_DELAY_MS = 2.0  # calibrated: ns-3's unloaded LTE one-way delay 4.6 ms incl. 1 ms backhaul
 ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi uplink
@@ -77,7 +77,10 @@ def _params(cfg: ScenarioConfig) -> Params:
         wifi_pl=np.array([w.path_loss.exponent, w.path_loss.reference_loss_db, w.path_loss.reference_distance_m]),
         handover=bool(w.enable_rx_signal_based_handover),
         lte_rbs=int(lte.resource_block_num),
-        lte_rbg_size=lte_phy.rbg_size(lte.resource_block_num),
+        lte_rbg_size=rbg_size(lte.resource_block_num),
+        lte_rbgs=rbg_count(lte.resource_block_num),
+        num_slices=max(len(cfg.slices), 1),
+        user_slice=np.array(cfg.slice_of_user, np.int64),
         lte_scheduler=SCHED_PF if lte.scheduler == "pf" else SCHED_RR,
         lte_rlc_bytes=int(lte.rlc_buffer_bytes),
         lte_proc_delay_ms=LTE_PROCESSING_DELAY_MS,
@@ -100,6 +103,16 @@ def _params(cfg: ScenarioConfig) -> Params:
         walk=np.array([walk.min_speed_mps, walk.max_speed_mps, walk.min_direction_rad, walk.max_direction_rad,
                        walk.distance_m], np.float64),
     )
+
+
+def default_slice_allocation(cfg: ScenarioConfig) -> np.ndarray:
+    """The configured per-slice RBG caps ``int64[S, 3]`` = [dedicated, prioritized, shared], each capped at the
+    cell's RBG count (a larger count means all). Without slices: one slice sharing every RBG."""
+    rbgs = rbg_count(cfg.lte.resource_block_num)
+    if not cfg.slices:
+        return np.array([[0, 0, rbgs]], np.int64)
+    caps = np.array([[sl.dedicated_rbg, sl.prioritized_rbg, sl.shared_rbg] for sl in cfg.slices], np.int64)
+    return np.minimum(caps, rbgs)
 
 
 def _capacities(cfg: ScenarioConfig, p: Params) -> tuple[int, int, int]:
@@ -147,7 +160,8 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         wifi_rate_mbps=z(n),
         lte_bits_per_rb=z(n, np.int64),
         udp_rate_mbps=udp_rate,
-        wifi_units=np.full(n, p.split_burst, np.int64),  # GMA starts with everything on Wi-Fi
+        # GMA starts with everything on Wi-Fi (on LTE when the scenario has no AP)
+        wifi_units=np.full(n, p.split_burst if p.num_aps else 0, np.int64),
         gma_acc=z(n, np.int64),
         gma_tx_seq=z(n, np.int64),
         gma_counter=np.ones((n, 2), np.int64),
@@ -164,6 +178,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
         lte_rr_clock=z(1, np.int64),
+        lte_slice_rbg=default_slice_allocation(cfg), lte_slice_shared=z(p.num_slices, np.int64),
         lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
         pkt_user=z(pool, np.int64), pkt_link=z(pool, np.int64), pkt_gma_seq=z(pool, np.int64),
         pkt_link_seq=z(pool, np.int64), pkt_tcp_seq=z(pool, np.int64), pkt_size=z(pool, np.int64),
@@ -235,6 +250,9 @@ class Simulation:
         self.num_users = cfg.num_users
         self.ts_ms = 0
         self._action_units = np.full(cfg.num_users, -1, np.int64)
+        self.num_slices = self.params.num_slices
+        self.default_allocation = default_slice_allocation(cfg)
+        self._allocation = self.default_allocation
 
     @property
     def events_processed(self) -> int:
@@ -264,13 +282,34 @@ class Simulation:
             units[given] = np.rint(shares[given] * self.params.split_burst).astype(np.int64)
         self._action_units = units
 
+    def set_slice_allocation(self, caps: np.ndarray | None) -> None:
+        """Per-slice RBG caps for the next interval: ``(S, 3)`` non-negative integers [dedicated, prioritized,
+        shared] (a count above the cell's RBGs means all; NaN keeps the configured count); ``None`` = the
+        configured static allocation. Like the split, it holds for one interval."""
+        if caps is None:
+            self._allocation = self.default_allocation
+            return
+        caps = np.asarray(caps, dtype=np.float64)
+        if caps.shape != (self.num_slices, 3):
+            raise NetgymError(f"slice allocation has shape {caps.shape}, expected ({self.num_slices}, 3): "
+                              "[dedicated, prioritized, shared] RBGs per slice")
+        caps = np.where(np.isnan(caps), self.default_allocation, caps)
+        if not np.all(np.isfinite(caps)) or np.any(caps < 0) or np.any(caps != np.round(caps)):
+            raise NetgymError(f"slice allocation must hold non-negative whole RBG counts, got {caps.tolist()}")
+        self._allocation = np.minimum(caps, self.params.lte_rbgs).astype(np.int64)
+
     def advance(self) -> list[dict]:
         """Run to the next measurement time and return its records (filtered by the subscription)."""
         self._run_interval()
+        s = self.state
         table = np.empty((len(METRIC_KEYS), self.num_users))
-        measure_interval(self.state, self.params, table)
-        close_interval(self.state, self.params)
-        return build_records(table, self.ts_ms, self.cfg)
+        measure_interval(s, self.params, table)
+        cell = slice_metrics(table, self.params.user_slice, self.num_slices, s.st_rx_pkts, s.st_viol[:, 0])
+        if self.cfg.env == "network_slicing":
+            for key, column in zip(ALLOCATION_KEYS, s.lte_slice_rbg.T, strict=True):
+                cell[key] = column.astype(np.float64).tolist()
+        close_interval(s, self.params)
+        return build_records(table, self.ts_ms, self.cfg, cell)
 
     def advance_stats(self) -> IntervalStats:
         """Like :meth:`advance` but returns the interval's raw counters and measurement table."""
@@ -297,9 +336,11 @@ class Simulation:
             self._start_traffic()
             self.ts_ms = int(self.cfg.measurement_start_time_ms)
         move_ms = float(self.cfg.measurement_start_time_ms) if first else interval
+        s.lte_slice_rbg[:] = self._allocation
         t_end = float(self.ts_ms) + interval
         run_interval(s, p, self._action_units, not first, move_ms, t_end)
         self._action_units = np.full(self.num_users, -1, np.int64)
+        self._allocation = self.default_allocation  # like the split: an interval without an action = default
         if s.ev_counters[C_OVERFLOW] or s.pkt_counters[1]:
             raise NetgymError("simulation capacity exceeded (event heap or packet pool); reduce load or users")
         self.ts_ms = int(round(t_end))

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 
 from netgym_lite.config import load_config
+from netgym_lite import records as records_module
 from netgym_lite.config_types import Position, ScenarioConfig
 from netgym_lite.sim import Simulation
 
 RECORD_KEYS = {"source", "name", "id", "ts", "value"}
-CELL_KEYS = {"lte::dl::cell::max_rate", "lte::dl::cell::rb_usage"}
+CELL_KEYS = set(records_module.CELL_KEYS)  # per-cell, per-slice records (nested form)
 
 # Every per-user metric design.md §5 lists for nqos_split (two links: wifi, lte; downlink only).
 DOCUMENTED_PER_USER = (

@@ -48,6 +48,9 @@ class Params(NamedTuple):
     handover: bool
     lte_rbs: int
     lte_rbg_size: int
+    lte_rbgs: int  # RBGs per TTI: ceil(rbs / rbg_size), the last one possibly smaller
+    num_slices: int
+    user_slice: np.ndarray  # int64[U]: slice index of each user
     lte_scheduler: int
     lte_rlc_bytes: int
     lte_proc_delay_ms: float
@@ -130,6 +133,8 @@ class State(NamedTuple):
     lte_tti_left: np.ndarray  # float64[U] scratch: bytes still unscheduled in this TTI
     lte_tti_bits: np.ndarray  # int64[U] scratch: bits scheduled in this TTI
     lte_rr_clock: np.ndarray  # int64[1]: RBGs allocated so far (round-robin clock)
+    lte_slice_rbg: np.ndarray  # int64[S, 3]: per-slice caps in RBGs [dedicated, prioritized, shared] (the action)
+    lte_slice_shared: np.ndarray  # int64[S] scratch: shared RBGs a slice got in this TTI
     lte_air_buf: np.ndarray  # int64[U, cap]: packets scheduled over the air, in order (FIFO ring)
     lte_air_head: np.ndarray  # int64[U]
     lte_air_len: np.ndarray  # int64[U]

@@ -9,19 +9,20 @@ observation or reward: :func:`get_observation`, :func:`get_reward`, :func:`get_p
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from netgym_lite.config import REWARD_TYPES, load_config, reward_type_of
-from netgym_lite.errors import ActionError, ConfigError, SessionEnded
-from netgym_lite.ipc.client import NetworkGymClient
-from netgym_lite.ipc.server import Server
-from netgym_lite.ipc.transport import Transport
+from netgym_lite.envs.base import NetworkGymEnv, find_record, record_values
+from netgym_lite.errors import ActionError, ConfigError
+
+__all__ = ["TrafficMgmtEnv", "find_record", "get_observation", "get_policy", "get_reward", "record_values",
+           "validate_action"]
+
+#: The rewards of this env (design.md §6); the first is the default.
+REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay")
 
 #: (source, name) of the three observation rows, in order.
 OBSERVATION_RECORDS = (("lte", "dl::max_rate"), ("wifi", "dl::max_rate"), ("gma", "dl::rate"))
@@ -36,35 +37,6 @@ _MISSING_OWD_MS = 1000.0  # normalized_utility (and delay with no valid owd): a 
 
 
 # ---------------------------------------------------------------------------------------------- adapters
-def find_record(records: Sequence[Mapping[str, Any]], source: str, name: str) -> Mapping[str, Any] | None:
-    """The first record with this ``source`` and ``name`` (None if the measurement has none)."""
-    for rec in records:
-        if rec.get("source") == source and rec.get("name") == name:
-            return rec
-    return None
-
-
-def record_values(
-    records: Sequence[Mapping[str, Any]], source: str, name: str, num_users: int, fill: float = -1.0
-) -> np.ndarray:
-    """Per-user values of one record as a float64 array of length ``num_users``, placed by user id (1..N).
-
-    Users the record does not cover, ``null`` values and a missing record give ``fill``.
-    """
-    out = np.full(num_users, fill, dtype=np.float64)
-    rec = find_record(records, source, name)
-    if rec is None:
-        return out
-    for uid, v in zip(rec.get("id", ()), rec.get("value", ()), strict=False):
-        try:
-            i = int(uid) - 1
-        except (TypeError, ValueError):
-            continue
-        if 0 <= i < num_users and v is not None:
-            out[i] = float(v)
-    return out
-
-
 def get_observation(records: Sequence[Mapping[str, Any]], num_users: int) -> np.ndarray:
     """Records → observation ``(3, N)`` float32: [LTE ``dl::max_rate``, Wi-Fi ``dl::max_rate``, gma ``dl::rate``].
 
@@ -178,7 +150,7 @@ def get_policy(action: Any, template_record: Mapping[str, Any]) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- the env
-class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
+class TrafficMgmtEnv(NetworkGymEnv):
     """
     ## Description
 
@@ -296,71 +268,13 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
     * v0: Initial version: NetworkGym ``nqos_split`` semantics, obs (3, N), Wi-Fi share action, four rewards.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 10}
+    NETWORKGYM_ENV = "nqos_split"
+    REWARD_TYPES = REWARD_TYPES
 
-    def __init__(
-        self,
-        scenario: str | os.PathLike | Mapping | None = None,
-        *,
-        transport: Transport | None = None,
-        render_mode: str | None = None,
-        reward_type: str | None = None,
-        server: str | None = None,
-        session_name: str | None = None,
-        session_key: str = "",
-        client_id: int = 0,
-        **overrides: Any,
-    ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError(
-                f"render_mode={render_mode!r} is invalid: allowed None or one of {self.metadata['render_modes']}"
-            )
-        self.render_mode = render_mode
-        self.cfg = load_config(scenario, env="nqos_split", **overrides)
-        self.env_config: dict = dict(self.cfg.raw)
-        self.reward_type = reward_type if reward_type is not None else reward_type_of(scenario)
-        if self.reward_type not in REWARD_TYPES:
-            raise ConfigError(
-                f"reward_type={self.reward_type!r} is invalid: allowed one of {', '.join(REWARD_TYPES)}"
-            )
-        self.num_users = self.cfg.num_users
-        self.steps_per_episode = self.cfg.steps_per_episode
-        self.measurements_per_session = self.cfg.measurements_per_session
+    def _make_spaces(self) -> None:
         self.observation_space = spaces.Box(0.0, np.inf, (3, self.num_users), np.float32)
         self.action_space = spaces.Box(0.0, 1.0, (self.num_users,), np.float32)
 
-        self._server: Server | None = None
-        if server is not None:
-            if transport is not None:
-                raise ConfigError("server= and transport= are exclusive: allowed one of them")
-            if session_name is None:
-                raise ConfigError(
-                    "session_name=None is invalid with server=: allowed your account name (the ZMQ PLAIN "
-                    "username; the socket identity is '<session_name>-<client_id>')"
-                )
-            from netgym_lite.ipc.zmq_transport import ZmqTransport  # optional extra: pyzmq
-
-            transport = ZmqTransport(server, session_name=session_name, session_key=session_key,
-                                     client_id=client_id)
-        elif transport is None:
-            # Private in-memory server. Messages are handed over without copying: neither side keeps or
-            # mutates them and the simulation builds fresh records every interval (check_env's
-            # "data not reused" check pins this), which saves ~50 µs per step.
-            self._server = Server()
-            transport = self._server.connect(copy=False)
-        self.client = NetworkGymClient(transport)
-
-        self._records: list[dict] = []
-        self._in_session = False  # a session is running (not yet terminated)
-        self._ever_started = False
-        self._step = 0  # measurement index within the episode, 1..L
-        self._episode = 0
-        self._measurement = 0  # measurement index within the session, 1..L·E
-        self._session_seed: int | None = None
-        self._last_action: np.ndarray | None = None  # None = system default
-        self._last_obs: np.ndarray | None = None
-
-    # ------------------------------------------------------------------------------------------ helpers
     def _template(self) -> dict:
         rec = find_record(self._records, *TEMPLATE_RECORD)
         if rec is not None:
@@ -369,78 +283,17 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
         return {"source": TEMPLATE_RECORD[0], "name": TEMPLATE_RECORD[1],
                 "id": list(range(1, self.num_users + 1)), "ts": self.client.last_ts, "value": []}
 
-    def _info(self) -> dict:
-        return {
-            "network_stats": self._records,
-            "ts": self.client.last_ts,
-            "step": self._step,
-            "episode": self._episode,
-            "measurement": self._measurement,
-            "session_seed": self._session_seed,
-        }
+    def _observation(self, records: list[dict]) -> np.ndarray:
+        return get_observation(records, self.num_users)
 
-    def _observe(self, records: list[dict]) -> np.ndarray:
-        self._records = records
-        obs = get_observation(records, self.num_users)
-        self._last_obs = obs
-        return obs
+    def _reward(self, records: list[dict]) -> float:
+        return get_reward(records, self.reward_type)
 
-    # ------------------------------------------------------------------------------------------ Gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        """Start a new session (seeded, first, or after termination) or the next episode of the running one."""
-        super().reset(seed=seed)
-        if seed is not None or not self._in_session:
-            if seed is not None:
-                session_seed = int(seed)
-            elif not self._ever_started:
-                session_seed = self.cfg.random_seed
-            else:
-                session_seed = int(self.np_random.integers(0, 2**31 - 1))
-            self._in_session = False
-            records = self.client.connect(dict(self.env_config, random_seed=session_seed))
-            self._ever_started = True
-            self._in_session = True
-            self._session_seed = session_seed
-            self._episode = 1
-            self._measurement = 1
-            self._last_action = None
-        else:
-            # Next episode of the same session: re-send the last action, templated on the latest measurement.
-            records = self.client.step(get_policy(self._last_action, self._template()))
-            self._episode += 1
-            self._measurement += 1
-            if self._measurement >= self.measurements_per_session:
-                self._in_session = False
-        self._step = 1
-        obs = self._observe(records)
-        return obs, self._info()
+    def _validate_action(self, action: Any) -> np.ndarray | None:
+        return validate_action(action, self.num_users)
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        """Send one action, receive the next measurement; see the class docstring for the episode rules."""
-        if not self._ever_started:
-            raise gym.error.ResetNeeded("call reset() before step()")
-        if not self._in_session:
-            raise SessionEnded(
-                f"the session is over (all {self.measurements_per_session} measurements were received): "
-                "call reset() to start a new session"
-            )
-        if self._step >= self.steps_per_episode:
-            raise gym.error.ResetNeeded(
-                f"the episode was truncated after {self.steps_per_episode} measurements: call reset() to "
-                "start the next episode of this session"
-            )
-        shares = validate_action(action, self.num_users)
-        records = self.client.step(get_policy(shares, self._template()))
-        self._last_action = shares
-        self._step += 1
-        self._measurement += 1
-        terminated = self._measurement >= self.measurements_per_session
-        truncated = terminated or self._step >= self.steps_per_episode
-        if terminated:
-            self._in_session = False
-        obs = self._observe(records)
-        reward = get_reward(records, self.reward_type)
-        return obs, reward, terminated, truncated, self._info()
+    def _policy(self, action: np.ndarray | None) -> dict:
+        return get_policy(action, self._template())
 
     def render(self) -> str | None:
         """``render_mode="ansi"``: a text table of the last observation (None otherwise)."""
@@ -453,10 +306,3 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
                 lte, wifi, rate = self._last_obs[:, u]
                 lines.append(f"{u + 1:>4}  {lte:>12.2f}  {wifi:>13.2f}  {rate:>9.2f}")
         return "\n".join(lines) + "\n"
-
-    def close(self) -> None:
-        """Close the connection (the private in-memory server drops the session)."""
-        self.client.close()
-        self._in_session = False
-        if self._server is not None:
-            self._server.close()

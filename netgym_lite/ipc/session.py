@@ -178,9 +178,16 @@ class Session:
             raise SessionEnded(f"session ended after an error ({self._fail_reason}); send env-start")
         if "action_list" not in msg:
             raise ProtocolError("action_list is missing: an env-action carries one record or a list of records")
-        assert self.sim is not None
-        shares = m.parse_action(msg["action_list"], num_users=self.sim.num_users, last_ts=self.last_ts)
-        self.sim.set_wifi_split(shares)
+        assert self.sim is not None and self.cfg is not None
+        if self.cfg.env == "network_slicing":
+            from netgym_lite.ipc.slicing_action import parse_slicing_action
+
+            caps = parse_slicing_action(msg["action_list"], num_slices=max(len(self.cfg.slices), 1),
+                                        last_ts=self.last_ts)
+            self.sim.set_slice_allocation(caps)  # type: ignore[attr-defined]
+        else:
+            shares = m.parse_action(msg["action_list"], num_users=self.sim.num_users, last_ts=self.last_ts)
+            self.sim.set_wifi_split(shares)
         return [self._measure(self.cfg.step_interval_ms)]  # type: ignore[union-attr]
 
     def _measure(self, sim_lapse_ms: int) -> dict:

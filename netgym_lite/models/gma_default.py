@@ -76,7 +76,9 @@ def system_default_split(
 def apply_split(s, p, action_units: np.ndarray) -> None:
     """Set each user's split: the agent's units where given (≥ 0), the system default elsewhere (−1)."""
     for user in range(p.num_users):
-        if action_units[user] >= 0:
+        if p.num_aps == 0:
+            s.wifi_units[user] = 0  # no Wi-Fi in the scenario: everything on LTE (slicing counts its own actions)
+        elif action_units[user] >= 0:
             s.wifi_units[user] = action_units[user]
         else:
             s.missed_action[user] += 1

@@ -32,6 +32,8 @@ def _link_up(s, user: int, link: int) -> bool:
 def choose_link(s, p, user: int) -> int:
     """Advance the user's split accumulator and return the link of its next packet. A link that is down
     (out of coverage) is skipped while the other is up, as GMA stops steering onto a link its probes lost."""
+    if p.num_aps == 0:
+        return LINK_LTE  # no Wi-Fi in the scenario at all
     s.gma_acc[user] += s.wifi_units[user]
     link = LINK_LTE
     if s.gma_acc[user] >= p.split_burst:

@@ -1,8 +1,9 @@
-"""LTE downlink MAC: per-TTI resource allocation, RLC segmentation, fixed processing delay.
+"""LTE downlink MAC: per-TTI resource allocation with RAN slicing, RLC segmentation, fixed processing delay.
 
 Every 1 ms TTI the eNB hands its resource block groups (RBGs, TS 36.213 §7.1.6.1) out one by one: to the
 user with the highest proportional-fair metric r_u / R̄_u (Jalali et al., VTC 2000; R̄ an EWMA over ~100
-TTIs as ns-3's PfFfMacScheduler), or round robin. Only users with unscheduled bytes compete, so a light user
+TTIs as ns-3's PfFfMacScheduler), or round robin, within the slice rules of :func:`_rbg_user` (without
+slicing there is one slice whose shared cap is every RBG). Only users with unscheduled bytes compete, so a light user
 frees RBGs for the others. Bytes leave the queue head (RLC UM segments a packet across TTIs); a packet whose
 last byte goes in TTI t reaches the UE at t + 1 ms + ``lte_proc_delay_ms`` (HARQ/processing pipeline).
 """
@@ -35,11 +36,21 @@ def lte_enqueue(s, p, pid: int) -> None:
 
 
 @kernel(inline="always")
-def _pick_user(s, p) -> int:
+def _pick_user(s, p, only_slice: int, skip_slice: int, shared: bool) -> int:
+    """The next user for one RBG among users with unscheduled bytes: PF metric or round robin.
+
+    ``only_slice`` ≥ 0 restricts the choice to that slice, ``skip_slice`` ≥ 0 excludes one; ``shared``
+    excludes slices that already took their shared-RBG cap in this TTI.
+    """
     best = -1
     best_metric = 0.0
     for user in range(p.num_users):
         if s.lte_tti_left[user] <= 0.0 or s.lte_bits_per_rb[user] <= 0:
+            continue
+        sl = p.user_slice[user]
+        if (only_slice >= 0 and sl != only_slice) or sl == skip_slice:
+            continue
+        if shared and s.lte_slice_shared[sl] >= s.lte_slice_rbg[sl, 2]:
             continue
         if p.lte_scheduler == SCHED_PF:
             rate = s.lte_bits_per_rb[user] * p.lte_rbs
@@ -50,6 +61,23 @@ def _pick_user(s, p) -> int:
             best = user
             best_metric = metric
     return best
+
+
+@kernel(inline="always")
+def _rbg_user(s, p, kind: int, owner: int) -> int:
+    """Who gets one RBG of a kind: dedicated (0) serves only its slice; prioritized (1) serves its slice
+    first and is lent to the others when that slice has no data left; shared (2) anyone under their cap."""
+    if kind == 0:
+        return _pick_user(s, p, owner, -1, False)
+    if kind == 1:
+        user = _pick_user(s, p, owner, -1, False)
+        if user < 0:
+            user = _pick_user(s, p, -1, owner, False)
+        return user
+    user = _pick_user(s, p, -1, -1, True)
+    if user >= 0:
+        s.lte_slice_shared[p.user_slice[user]] += 1
+    return user
 
 
 @kernel
@@ -90,7 +118,7 @@ def on_lte_delivery(s, p, t_ms: float, user: int, count: int) -> None:
 @kernel(inline="always")
 def on_lte_tti(s, p, t_ms: float) -> None:
     """One TTI: allocate RBGs, transmit, update the PF averages, schedule the next TTI."""
-    any_data = False
+    waiting = 0  # users with bytes not yet scheduled in this TTI
     for user in range(p.num_users):
         s.lte_tti_bits[user] = 0
         s.lte_tti_left[user] = 0.0
@@ -98,21 +126,38 @@ def on_lte_tti(s, p, t_ms: float) -> None:
             # bytes not yet scheduled: the head packet's remainder plus the rest of the queue
             left = s.q_nbytes[user, LINK_LTE] - s.pkt_size[s.q_buf[user, LINK_LTE, s.q_head[user, LINK_LTE]]]
             s.lte_tti_left[user] = left + s.q_lte_head_left[user]
-            any_data = True
-    if any_data:
+            if s.lte_tti_left[user] > 0.0 and s.lte_bits_per_rb[user] > 0:
+                waiting += 1
+    if waiting > 0:
+        # RBGs are handed out in order: every slice's dedicated block, then every slice's prioritized block,
+        # then the shared rest (design.md §6; caps beyond the cell's RBGs simply run out of RBGs)
+        for sl in range(p.num_slices):
+            s.lte_slice_shared[sl] = 0
+        kind = 0
+        owner = 0
+        block_left = s.lte_slice_rbg[0, 0]
         rb = 0
-        while rb < p.lte_rbs:
+        while rb < p.lte_rbs and waiting > 0:
+            while kind < 2 and block_left <= 0:
+                owner += 1
+                if owner == p.num_slices:
+                    owner = 0
+                    kind += 1
+                block_left = s.lte_slice_rbg[owner, kind] if kind < 2 else 0
+            block_left -= 1
             nrb = min(p.lte_rbg_size, p.lte_rbs - rb)
-            user = _pick_user(s, p)
+            rb += nrb
+            user = _rbg_user(s, p, kind, owner)
             if user < 0:
-                break
+                continue  # a dedicated RBG whose slice has no data stays idle
             bits = s.lte_bits_per_rb[user] * nrb
             s.lte_tti_bits[user] += bits
             s.lte_tti_left[user] -= bits / 8.0
+            if s.lte_tti_left[user] <= 0.0:
+                waiting -= 1
             s.st_rbs[user] += nrb
             s.lte_rr_clock[0] += 1  # round robin is per RBG: the next RBG goes to someone else
             s.lte_rr_last[user] = s.lte_rr_clock[0]
-            rb += nrb
         for user in range(p.num_users):
             if s.lte_tti_bits[user] > 0:
                 _transmit(s, p, t_ms, user, s.lte_tti_bits[user] // 8)

@@ -73,7 +73,7 @@ def measure_interval(s, p, table: np.ndarray) -> None:
             table[base + 5, u] = _ratio_or_missing(100.0 * s.st_tx_pkts[u, link], sent)
             table[base + 6, u] = 100.0 * units / p.split_burst
         table[26, u] = 1.0
-        table[27, u] = 0.0
+        table[27, u] = p.user_slice[u]
         table[28, u] = s.lte_bits_per_rb[u] * p.lte_rbs / 1000.0  # Mbps with every RB, 1 ms TTIs
         table[29, u] = 100.0 * s.st_rbs[u] / (p.lte_rbs * p.interval_ms)
         table[30, u] = s.wifi_ap[u] + 1.0

@@ -51,6 +51,9 @@ def update_radio(s, p, initial: bool) -> None:
                     best_power = power
         if initial or p.handover:
             s.wifi_ap[user] = best_ap
-        snr = _wifi_rx_dbm(s, p, user, s.wifi_ap[user]) - p.wifi_noise_dbm
-        s.wifi_rate_mbps[user] = best_rate_mbps(snr, p.wifi_rates_mbps, p.wifi_min_snr_db)
+        if s.wifi_ap[user] < 0:  # a scenario without APs (network slicing): no Wi-Fi link
+            s.wifi_rate_mbps[user] = 0.0
+        else:
+            snr = _wifi_rx_dbm(s, p, user, s.wifi_ap[user]) - p.wifi_noise_dbm
+            s.wifi_rate_mbps[user] = best_rate_mbps(snr, p.wifi_rates_mbps, p.wifi_min_snr_db)
         s.lte_bits_per_rb[user] = _lte_bits_per_rb(s, p, user)

@@ -1,0 +1,240 @@
+"""What every netgym-lite Gymnasium env shares: one NetworkGym session behind the Gymnasium API.
+
+An env is a thin adapter over NetworkGym's protocol: it reaches the simulation only through
+:class:`netgym_lite.ipc.NetworkGymClient`, by default over an in-memory transport to a private
+:class:`netgym_lite.ipc.Server`, or over ZeroMQ to a ``netgym-lite serve`` / NetworkGym server. This module
+holds the session rules (design.md §4: E episodes of L measurements, ``reset()`` continuing a session and
+re-sending the last action, ``reset(seed)`` starting a new one); subclasses supply the NetworkGym env name,
+the spaces and the three adapters (observation, reward, policy).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from netgym_lite.config import load_config, rl_config_of
+from netgym_lite.errors import ConfigError, SessionEnded
+from netgym_lite.ipc.client import NetworkGymClient
+from netgym_lite.ipc.server import Server
+from netgym_lite.ipc.transport import Transport
+
+
+def find_record(records: Sequence[Mapping[str, Any]], source: str, name: str) -> Mapping[str, Any] | None:
+    """The first record with this ``source`` and ``name`` (None if the measurement has none)."""
+    for rec in records:
+        if rec.get("source") == source and rec.get("name") == name:
+            return rec
+    return None
+
+
+def record_values(
+    records: Sequence[Mapping[str, Any]], source: str, name: str, num_users: int, fill: float = -1.0
+) -> np.ndarray:
+    """Per-user values of one record as a float64 array of length ``num_users``, placed by user id (1..N).
+
+    Users the record does not cover, ``null`` values and a missing record give ``fill``.
+    """
+    out = np.full(num_users, fill, dtype=np.float64)
+    rec = find_record(records, source, name)
+    if rec is None:
+        return out
+    for uid, v in zip(rec.get("id", ()), rec.get("value", ()), strict=False):
+        try:
+            i = int(uid) - 1
+        except (TypeError, ValueError):
+            continue
+        if 0 <= i < num_users and v is not None:
+            out[i] = float(v)
+    return out
+
+
+class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
+    """Base class of netgym-lite's envs: one NetworkGym session per ``reset(seed)`` (see module docstring).
+
+    Subclasses set :attr:`NETWORKGYM_ENV`, :attr:`REWARD_TYPES` (first = default) and implement
+    :meth:`_make_spaces`, :meth:`_observation`, :meth:`_reward`, :meth:`_validate_action` and :meth:`_policy`.
+    ``info`` carries ``network_stats`` (the raw records), ``ts`` (sim ms), ``step`` (1..L), ``episode``,
+    ``measurement`` (1..L·E) and ``session_seed``.
+    """
+
+    NETWORKGYM_ENV: ClassVar[str] = ""
+    REWARD_TYPES: ClassVar[tuple[str, ...]] = ()
+    metadata = {"render_modes": ["ansi"], "render_fps": 10}
+
+    def __init__(
+        self,
+        scenario: str | os.PathLike | Mapping | None = None,
+        *,
+        transport: Transport | None = None,
+        render_mode: str | None = None,
+        reward_type: str | None = None,
+        server: str | None = None,
+        session_name: str | None = None,
+        session_key: str = "",
+        client_id: int = 0,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(
+                f"render_mode={render_mode!r} is invalid: allowed None or one of {self.metadata['render_modes']}"
+            )
+        self.render_mode = render_mode
+        self.cfg = load_config(scenario, env=self.NETWORKGYM_ENV, **overrides)
+        self.env_config: dict = dict(self.cfg.raw)
+        self.reward_type = self._resolve_reward_type(scenario, reward_type)
+        self.num_users = self.cfg.num_users
+        self.steps_per_episode = self.cfg.steps_per_episode
+        self.measurements_per_session = self.cfg.measurements_per_session
+        self._make_spaces()
+
+        self._server: Server | None = None
+        if server is not None:
+            if transport is not None:
+                raise ConfigError("server= and transport= are exclusive: allowed one of them")
+            if session_name is None:
+                raise ConfigError(
+                    "session_name=None is invalid with server=: allowed your account name (the ZMQ PLAIN "
+                    "username; the socket identity is '<session_name>-<client_id>')"
+                )
+            from netgym_lite.ipc.zmq_transport import ZmqTransport  # optional extra: pyzmq
+
+            transport = ZmqTransport(server, session_name=session_name, session_key=session_key,
+                                     client_id=client_id)
+        elif transport is None:
+            # Private in-memory server. Messages are handed over without copying: neither side keeps or
+            # mutates them and the simulation builds fresh records every interval (check_env's
+            # "data not reused" check pins this), which saves ~50 µs per step.
+            self._server = Server()
+            transport = self._server.connect(copy=False)
+        self.client = NetworkGymClient(transport)
+
+        self._records: list[dict] = []
+        self._in_session = False  # a session is running (not yet terminated)
+        self._ever_started = False
+        self._step = 0  # measurement index within the episode, 1..L
+        self._episode = 0
+        self._measurement = 0  # measurement index within the session, 1..L·E
+        self._session_seed: int | None = None
+        self._last_action: Any = None  # validated; None = system default
+        self._last_obs: np.ndarray | None = None
+
+    # ------------------------------------------------------------------------------------------ subclass hooks
+    def _make_spaces(self) -> None:
+        """Set ``observation_space`` and ``action_space`` from ``self.cfg``."""
+        raise NotImplementedError
+
+    def _observation(self, records: list[dict]) -> np.ndarray:
+        """Records → observation (inside ``observation_space``)."""
+        raise NotImplementedError
+
+    def _reward(self, records: list[dict]) -> float:
+        """Records → reward for ``self.reward_type``."""
+        raise NotImplementedError
+
+    def _validate_action(self, action: Any) -> Any:
+        """Check a Gymnasium action; return its validated form, or None for the system default."""
+        raise NotImplementedError
+
+    def _policy(self, action: Any) -> dict | list[dict]:
+        """A validated action (or None) → the env-action's ``action_list``, templated on the last records."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def _resolve_reward_type(self, scenario: Any, reward_type: str | None) -> str:
+        """The explicit argument, else the scenario's ``rl_config.reward_type`` when it names one of this env's
+        rewards, else the env's default (NetworkGym's shipped configs often leave it ``""``)."""
+        if reward_type is None:
+            reward_type = rl_config_of(scenario, default_reward="")["reward_type"] or self.REWARD_TYPES[0]
+            if reward_type not in self.REWARD_TYPES:
+                raise ConfigError(f"rl_config.reward_type={reward_type!r} is invalid for {self.NETWORKGYM_ENV}: "
+                                  f"allowed one of {', '.join(self.REWARD_TYPES)}")
+        if reward_type not in self.REWARD_TYPES:
+            raise ConfigError(
+                f"reward_type={reward_type!r} is invalid: allowed one of {', '.join(self.REWARD_TYPES)}"
+            )
+        return reward_type
+
+    def _info(self) -> dict:
+        return {
+            "network_stats": self._records,
+            "ts": self.client.last_ts,
+            "step": self._step,
+            "episode": self._episode,
+            "measurement": self._measurement,
+            "session_seed": self._session_seed,
+        }
+
+    def _observe(self, records: list[dict]) -> np.ndarray:
+        self._records = records
+        obs = self._observation(records)
+        self._last_obs = obs
+        return obs
+
+    # ------------------------------------------------------------------------------------------ Gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """Start a new session (seeded, first, or after termination) or the next episode of the running one."""
+        super().reset(seed=seed)
+        if seed is not None or not self._in_session:
+            if seed is not None:
+                session_seed = int(seed)
+            elif not self._ever_started:
+                session_seed = self.cfg.random_seed
+            else:
+                session_seed = int(self.np_random.integers(0, 2**31 - 1))
+            self._in_session = False
+            records = self.client.connect(dict(self.env_config, random_seed=session_seed))
+            self._ever_started = True
+            self._in_session = True
+            self._session_seed = session_seed
+            self._episode = 1
+            self._measurement = 1
+            self._last_action = None
+        else:
+            # Next episode of the same session: re-send the last action, templated on the latest measurement.
+            records = self.client.step(self._policy(self._last_action))
+            self._episode += 1
+            self._measurement += 1
+            if self._measurement >= self.measurements_per_session:
+                self._in_session = False
+        self._step = 1
+        obs = self._observe(records)
+        return obs, self._info()
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """Send one action, receive the next measurement; see the class docstring for the episode rules."""
+        if not self._ever_started:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if not self._in_session:
+            raise SessionEnded(
+                f"the session is over (all {self.measurements_per_session} measurements were received): "
+                "call reset() to start a new session"
+            )
+        if self._step >= self.steps_per_episode:
+            raise gym.error.ResetNeeded(
+                f"the episode was truncated after {self.steps_per_episode} measurements: call reset() to "
+                "start the next episode of this session"
+            )
+        validated = self._validate_action(action)
+        records = self.client.step(self._policy(validated))
+        self._last_action = validated
+        self._step += 1
+        self._measurement += 1
+        terminated = self._measurement >= self.measurements_per_session
+        truncated = terminated or self._step >= self.steps_per_episode
+        if terminated:
+            self._in_session = False
+        obs = self._observe(records)
+        reward = self._reward(records)
+        return obs, reward, terminated, truncated, self._info()
+
+    def close(self) -> None:
+        """Close the connection (the private in-memory server drops the session)."""
+        self.client.close()
+        self._in_session = False
+        if self._server is not None:
+            self._server.close()
