@@ -1,8 +1,8 @@
 """The ``netgym-lite`` command.
 
-``netgym-lite run [--scenario FILE] [--agent system_default|random] [--steps N] [--seed S] [--reward-type T]
-[--set KEY=VALUE ...]`` runs TrafficMgmt in-process with an agent, shows a progress bar on stderr and ends
-with a per-user and overall KPI table on stdout. A step here is one measurement (a reset or an env step, as
+``netgym-lite run [--env traffic_mgmt|network_slicing] [--scenario FILE] [--agent NAME] [--steps N] [--seed S]
+[--reward-type T] [--set KEY=VALUE ...]`` runs an env in-process with an agent, shows a progress bar on stderr
+and ends with a per-user (and, with slices, per-slice) KPI table on stdout. A step here is one measurement (a reset or an env step, as
 in NetworkGym: the first reset receives step 1); the default is one whole session (L·E measurements).
 
 Errors of netgym-lite (bad scenario, bad option values) print one line and exit with code 2.
@@ -90,6 +90,39 @@ class KpiCollector:
         self.split_count += ok
         if reward is not None:
             self.rewards.append(reward)
+        self._add_slices(recs)
+
+    def _add_slices(self, recs: list[dict]) -> None:
+        from netgym_lite.envs.network_slicing import cell_values
+
+        rate = cell_values(recs, "gma", "dl::cell::rate", 64, fill=np.nan)
+        known = np.flatnonzero(np.isfinite(rate))
+        if known.size == 0:
+            return
+        s = int(known.max()) + 1
+        if not hasattr(self, "slice_sums"):
+            self.slice_sums = np.zeros((4, s))
+            self.slice_counts = np.zeros((4, s))
+        for row, (source, name) in enumerate((("gma", "dl::cell::rate"), ("lte", "dl::cell::rb_usage"),
+                                              ("gma", "dl::cell::delay_violation"), ("gma", "dl::cell::tx_rate"))):
+            v = cell_values(recs, source, name, s, fill=np.nan)
+            ok = np.isfinite(v) & (v >= 0)
+            self.slice_sums[row, ok] += v[ok]
+            self.slice_counts[row, ok] += 1
+
+    def slice_table(self) -> str:
+        """Per-slice means (empty without RAN slices: one slice would only repeat the totals)."""
+        if not hasattr(self, "slice_sums") or self.slice_sums.shape[1] < 2:
+            return ""
+        mean = np.divide(self.slice_sums, self.slice_counts, out=np.full_like(self.slice_sums, np.nan),
+                         where=self.slice_counts > 0)
+        head = f"{'slice':>6} {'offered_mbps':>13} {'throughput_mbps':>16} {'rb_usage_%':>11} {'delay_viol_%':>13}"
+        lines = [head, "-" * len(head)]
+        for sl in range(mean.shape[1]):
+            cells = [format(x, ".3f") if np.isfinite(x) else "-" for x in (mean[3, sl], mean[0, sl])]
+            cells += [format(x, ".2f") if np.isfinite(x) else "-" for x in (mean[1, sl], mean[2, sl])]
+            lines.append(f"{sl:>6} {cells[0]:>13} {cells[1]:>16} {cells[2]:>11} {cells[3]:>13}")
+        return "\n".join(lines)
 
     def table(self) -> str:
         """The per-user and overall summary table."""
@@ -113,7 +146,8 @@ class KpiCollector:
         mean_r = float(np.mean(self.rewards)) if self.rewards else float("nan")
         lines.append("")
         lines.append(f"mean reward: {fmt(mean_r, '.4f')} over {len(self.rewards)} steps")
-        return "\n".join(lines)
+        slices = self.slice_table()
+        return "\n".join(lines) + ("\n\n" + slices if slices else "")
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -132,12 +166,16 @@ def _parse_set(items: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Run TrafficMgmt in-process with an agent and print the KPI summary."""
-    from netgym_lite.agents import make_agent
-    from netgym_lite.envs.traffic_mgmt import TrafficMgmtEnv
+    """Run an env in-process with an agent and print the KPI summary."""
+    from netgym_lite.agents import HEURISTICS, make_agent
+    from netgym_lite.envs import ENV_CLASSES
 
+    if args.agent in HEURISTICS and args.env != "traffic_mgmt":
+        raise ConfigError(f"--agent {args.agent} is invalid with --env {args.env}: the link heuristics need "
+                          "traffic_mgmt; allowed system_default or random")
     overrides = _parse_set(args.set or [])
-    env = TrafficMgmtEnv(args.scenario, reward_type=args.reward_type, **overrides)
+    env_class = ENV_CLASSES[args.env]
+    env = env_class(args.scenario, reward_type=args.reward_type, **overrides)
     try:
         total = args.steps if args.steps is not None else env.measurements_per_session
         if total < 1:
@@ -167,7 +205,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         env.close()
     out.write(
-        f"netgym-lite run: TrafficMgmt, {env.num_users} users, agent {args.agent}, reward {env.reward_type}, "
+        f"netgym-lite run: {env_class.__name__.removesuffix('Env')}, {env.num_users} users, agent {args.agent}, reward {env.reward_type}, "
         f"seed {seed}, {done} steps (L={env.steps_per_episode}, E={env.cfg.episodes_per_session}), "
         f"{done * env.cfg.step_interval_ms / 1000:.1f} s simulated in {wall:.2f} s wall\n\n"
     )
@@ -184,9 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="netgym-lite: NetworkGym's simulation, in process.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="run TrafficMgmt with an agent and print a KPI summary")
+    run = sub.add_parser("run", help="run an env with an agent and print a KPI summary")
+    run.add_argument("--env", default="traffic_mgmt", choices=("traffic_mgmt", "network_slicing"),
+                     help="environment (default: traffic_mgmt)")
     run.add_argument("--scenario", default=None,
-                     help="NetworkGym config JSON (whole config or env_config; default scenarios/traffic_mgmt.json)")
+                     help="NetworkGym config JSON (whole config or env_config; default: the env's file in scenarios/)")
     run.add_argument("--agent", default="system_default", choices=AGENTS, help="policy (default: system_default)")
     run.add_argument("--steps", type=int, default=None,
                      help="measurements to run, resets included (default: one session, L*E)")

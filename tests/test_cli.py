@@ -59,3 +59,17 @@ def test_run_with_the_real_simulation(capsys) -> None:
     assert main(["run", "--steps", "3", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "throughput_mbps" in out and "mean reward" in out
+
+
+def test_run_network_slicing_prints_per_slice_kpis(capsys) -> None:
+    assert main(["run", "--env", "network_slicing", "--steps", "6", "-q", "--agent", "random", "--seed", "1"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.startswith("netgym-lite run: NetworkSlicing, 5 users")
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1] in (["0"], ["1"])}
+    # slice 0 has 2 users and slice 1 has 3, each offered 2 Mbps (UDP CBR): what the table shows as offered
+    assert float(rows["0"][1]) == pytest.approx(4.0, rel=0.05) and float(rows["1"][1]) == pytest.approx(6.0, rel=0.05)
+
+
+def test_run_refuses_a_link_heuristic_on_slicing(capsys) -> None:
+    assert main(["run", "--env", "network_slicing", "--agent", "argmax", "-q"]) == 2
+    assert "allowed system_default or random" in capsys.readouterr().err

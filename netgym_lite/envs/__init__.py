@@ -4,4 +4,11 @@ from netgym_lite.envs.base import NetworkGymEnv
 from netgym_lite.envs.network_slicing import NetworkSlicingEnv
 from netgym_lite.envs.traffic_mgmt import TrafficMgmtEnv, get_observation, get_policy, get_reward
 
-__all__ = ["NetworkGymEnv", "NetworkSlicingEnv", "TrafficMgmtEnv", "get_observation", "get_policy", "get_reward"]
+#: Command-line names of the envs (``netgym-lite run --env NAME``) → class.
+ENV_CLASSES: dict[str, type[NetworkGymEnv]] = {
+    "traffic_mgmt": TrafficMgmtEnv,
+    "network_slicing": NetworkSlicingEnv,
+}
+
+__all__ = ["ENV_CLASSES", "NetworkGymEnv", "NetworkSlicingEnv", "TrafficMgmtEnv", "get_observation", "get_policy",
+           "get_reward"]
