@@ -228,6 +228,16 @@ class ScenarioConfig:
         )
 
     @property
+    def slice_rbg_caps(self) -> tuple[tuple[int, int, int], ...]:
+        """Configured [dedicated, prioritized, shared] RBGs per slice, each capped at the cell's RBG count (a
+        larger count means all). Without slices: one slice sharing every RBG."""
+        rbgs = rbg_count(self.lte.resource_block_num)
+        if not self.slices:
+            return ((0, 0, rbgs),)
+        return tuple((min(s.dedicated_rbg, rbgs), min(s.prioritized_rbg, rbgs), min(s.shared_rbg, rbgs))
+                     for s in self.slices)
+
+    @property
     def slice_of_user(self) -> tuple[int, ...]:
         """Slice index (0-based) of each user: users fill the slices in order."""
         if not self.slices:

@@ -105,16 +105,6 @@ def _params(cfg: ScenarioConfig) -> Params:
     )
 
 
-def default_slice_allocation(cfg: ScenarioConfig) -> np.ndarray:
-    """The configured per-slice RBG caps ``int64[S, 3]`` = [dedicated, prioritized, shared], each capped at the
-    cell's RBG count (a larger count means all). Without slices: one slice sharing every RBG."""
-    rbgs = rbg_count(cfg.lte.resource_block_num)
-    if not cfg.slices:
-        return np.array([[0, 0, rbgs]], np.int64)
-    caps = np.array([[sl.dedicated_rbg, sl.prioritized_rbg, sl.shared_rbg] for sl in cfg.slices], np.int64)
-    return np.minimum(caps, rbgs)
-
-
 def _capacities(cfg: ScenarioConfig, p: Params) -> tuple[int, int, int]:
     """(queue ring size, packet pool size, event heap size) bounding everything a run can hold."""
     lte_pkts = cfg.lte.rlc_buffer_bytes // max(p.packet_size_bytes, 1) + 2
@@ -178,7 +168,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
         lte_rr_clock=z(1, np.int64),
-        lte_slice_rbg=default_slice_allocation(cfg), lte_slice_shared=z(p.num_slices, np.int64),
+        lte_slice_rbg=np.array(cfg.slice_rbg_caps, np.int64), lte_slice_shared=z(p.num_slices, np.int64),
         lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
         pkt_user=z(pool, np.int64), pkt_link=z(pool, np.int64), pkt_gma_seq=z(pool, np.int64),
         pkt_link_seq=z(pool, np.int64), pkt_tcp_seq=z(pool, np.int64), pkt_size=z(pool, np.int64),
@@ -251,7 +241,7 @@ class Simulation:
         self.ts_ms = 0
         self._action_units = np.full(cfg.num_users, -1, np.int64)
         self.num_slices = self.params.num_slices
-        self.default_allocation = default_slice_allocation(cfg)
+        self.default_allocation = np.array(cfg.slice_rbg_caps, np.int64)
         self._allocation = self.default_allocation
 
     @property

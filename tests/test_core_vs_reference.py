@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from netgym_lite.config_types import LINK_LTE, LINK_WIFI, Position, RandomWalk, ScenarioConfig
+from netgym_lite.config_types import LINK_LTE, LINK_WIFI, Position, RandomWalk, ScenarioConfig, SliceConfig
 from netgym_lite.models.wifi_phy import MAX_PPDU_US, MPDU_OVERHEAD_BYTES, txop_overhead_us
 from netgym_lite.reference import ReferenceResult, run_reference
 from netgym_lite.sim import Simulation
@@ -63,6 +63,7 @@ class Scenario:
     wifi_share: float
     poisson: bool
     must_drop: tuple[int, ...]  # links that must tail-drop (overloaded)
+    slices: tuple[SliceConfig, ...] = ()  # RAN slices of the LTE cell (none: one slice sharing every RBG)
 
 
 SCENARIOS = (
@@ -75,6 +76,10 @@ SCENARIOS = (
     # LTE losses closed by the per-link sequence numbers.
     Scenario("split_half_poisson", (10.0, 16.0, 20.0, 40.0), 0.5, True, (LINK_WIFI, LINK_LTE)),
     Scenario("split_half_cbr", (10.0, 16.0, 20.0, 40.0), 0.5, False, (LINK_WIFI, LINK_LTE)),
+    # NetworkSlicing's scheduler (50 RBs = 17 RBGs): slice 0 (users 0-1) has 3 dedicated + 5 prioritized RBGs and
+    # a shared cap of 4, slice 1 (users 2-3) 4 prioritized and the rest; user 0 light, the others overloaded.
+    Scenario("lte_slices_poisson", (3.0, 12.0, 8.0, 14.0), 0.0, True, (LINK_LTE,),
+             (SliceConfig(2, 3, 5, 4), SliceConfig(2, 0, 4, 17))),
 )
 
 
@@ -94,6 +99,7 @@ def make_cfg(sc: Scenario, xs: tuple[float, ...] = USER_XS) -> ScenarioConfig:
                            min_udp_rate_per_user_mbps=1.0, max_udp_rate_per_user_mbps=1.0),
         wifi=dc.replace(base.wifi, backhaul_delay_ms=1.0),
         lte=dc.replace(base.lte, backhaul_delay_ms=1.0),
+        slices=sc.slices,
     )
 
 

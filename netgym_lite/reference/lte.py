@@ -71,6 +71,13 @@ class LteCell:
         self.full_rate_bits = self.bits_per_rb * self.num_rbs
         size = rbg_size(self.num_rbs)
         self.rbg_sizes = [size] * (self.num_rbs // size) + ([self.num_rbs % size] if self.num_rbs % size else [])
+        # RAN slices (docs/models.md "LTE"): each RBG's kind and owner, in the order they are handed out —
+        # every slice's dedicated block, every slice's prioritized block, then the shared rest.
+        self.user_slice = np.array(cfg.slice_of_user, dtype=np.int64)
+        caps = cfg.slice_rbg_caps
+        self.shared_caps = [c[2] for c in caps]
+        order = [(kind, sl) for kind in (0, 1) for sl, c in enumerate(caps) for _ in range(c[kind])]
+        self.rbg_kinds = (order + [(2, -1)] * len(self.rbg_sizes))[:len(self.rbg_sizes)]
         self.queues: list[deque[Packet]] = [deque() for _ in range(n)]
         self.stored_bytes = np.zeros(n, dtype=np.int64)  # RLC fill level: full sizes of buffered packets
         self.unscheduled_bytes = np.zeros(n, dtype=np.int64)  # bytes not yet scheduled
@@ -127,11 +134,22 @@ class LteCell:
         n = len(self.queues)
         tti_bits = np.zeros(n, dtype=np.int64)
         left = self.unscheduled_bytes.astype(np.float64)  # unscheduled bytes as the RBGs are handed out
-        for rbs in self.rbg_sizes:
-            candidates = [u for u in range(n) if left[u] > 0.0 and self.bits_per_rb[u] > 0]
-            if not candidates:
+        shared_used = [0] * len(self.shared_caps)
+        for rbs, (kind, owner) in zip(self.rbg_sizes, self.rbg_kinds, strict=True):
+            waiting = [u for u in range(n) if left[u] > 0.0 and self.bits_per_rb[u] > 0]
+            if not waiting:
                 break
+            if kind == 2:  # shared: anyone whose slice is under its shared cap
+                candidates = [u for u in waiting if shared_used[self.user_slice[u]] < self.shared_caps[self.user_slice[u]]]
+            else:  # dedicated / prioritized: the owner slice first; prioritized ones are lent when it is idle
+                candidates = [u for u in waiting if self.user_slice[u] == owner]
+                if not candidates and kind == 1:
+                    candidates = waiting
+            if not candidates:
+                continue  # an idle dedicated RBG (or every slice at its shared cap)
             u = self._choose(candidates)
+            if kind == 2:
+                shared_used[self.user_slice[u]] += 1
             if self.scheduler == "rr":
                 self.last_served[u] = self._rbg_stamp
                 self._rbg_stamp += 1
