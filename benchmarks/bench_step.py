@@ -34,10 +34,10 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
-def env_steps_per_s(steps: int, repeats: int, **overrides) -> tuple[float, float]:
-    """(env steps/s, simulated s per wall s) of TrafficMgmt-v0 with a fixed random action."""
-    env = gym.make("netgym-lite/TrafficMgmt-v0", steps_per_episode=steps * repeats + 10, episodes_per_session=1,
-                   **overrides)
+def env_steps_per_s(steps: int, repeats: int, env_id: str = "netgym-lite/TrafficMgmt-v0",
+                    **overrides) -> tuple[float, float]:
+    """(env steps/s, simulated s per wall s) of a registered env with a fixed random action."""
+    env = gym.make(env_id, steps_per_episode=steps * repeats + 10, episodes_per_session=1, **overrides)
     env.reset(seed=0)
     action = env.action_space.sample()
     for _ in range(5):
@@ -111,6 +111,13 @@ def main() -> None:
         sps, sim_s = env_steps_per_s(steps if users <= 16 else max(steps // 5, 20), repeats, num_users=users)
         rows.append([users, f"{sps:,.0f}", f"{sim_s:,.1f}"])
     print(table(["users", "env steps/s", "simulated s / wall s"], rows))
+
+    print("\n## Env steps/s per registered env (default scenario of each, in-memory transport)\n")
+    rows = []
+    for env_id in netgym_lite.ENVS:
+        sps, sim_s = env_steps_per_s(steps, repeats, env_id)
+        rows.append([env_id, f"{sps:,.0f}", f"{sim_s:,.1f}"])
+    print(table(["env", "env steps/s", "simulated s / wall s"], rows))
 
     print("\n## Numba core vs SimPy reference (same static UDP scenario, fixed split, same granularity)\n")
     rows = []
