@@ -3,6 +3,7 @@
 ``import netgym_lite`` registers the Gymnasium environments:
 
 * ``netgym-lite/TrafficMgmt-v0`` (NetworkGym's ``nqos_split``): :class:`netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`;
+* ``netgym-lite/QoSSteer-v0`` (``qos_steer``): :class:`netgym_lite.envs.qos_steer.QoSSteerEnv`;
 * ``netgym-lite/NetworkSlicing-v0`` (``network_slicing``): :class:`netgym_lite.envs.network_slicing.NetworkSlicingEnv`.
 
 Heavier objects (the Simulation, the env classes) are imported lazily on first attribute access.
@@ -23,6 +24,7 @@ __all__ = [
     "ConfigError",
     "NetgymError",
     "NetworkSlicingEnv",
+    "QoSSteerEnv",
     "ProtocolError",
     "SessionEnded",
     "Simulation",
@@ -36,6 +38,7 @@ _LAZY = {
     "Simulation": ("netgym_lite.sim", "Simulation"),
     "TrafficMgmtEnv": ("netgym_lite.envs.traffic_mgmt", "TrafficMgmtEnv"),
     "NetworkSlicingEnv": ("netgym_lite.envs.network_slicing", "NetworkSlicingEnv"),
+    "QoSSteerEnv": ("netgym_lite.envs.qos_steer", "QoSSteerEnv"),
 }
 
 
@@ -53,6 +56,7 @@ def __getattr__(name: str) -> Any:
 #: Registered Gymnasium ids → (entry point, NetworkGym env name).
 ENVS = {
     "netgym-lite/TrafficMgmt-v0": ("netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv", "nqos_split"),
+    "netgym-lite/QoSSteer-v0": ("netgym_lite.envs.qos_steer:QoSSteerEnv", "qos_steer"),
     "netgym-lite/NetworkSlicing-v0": ("netgym_lite.envs.network_slicing:NetworkSlicingEnv", "network_slicing"),
 }
 

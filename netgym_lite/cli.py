@@ -1,6 +1,6 @@
 """The ``netgym-lite`` command.
 
-``netgym-lite run [--env traffic_mgmt|network_slicing] [--scenario FILE] [--agent NAME] [--steps N] [--seed S]
+``netgym-lite run [--env traffic_mgmt|qos_steer|network_slicing] [--scenario FILE] [--agent NAME] [--steps N] [--seed S]
 [--reward-type T] [--set KEY=VALUE ...]`` runs an env in-process with an agent, shows a progress bar on stderr
 and ends with a per-user (and, with slices, per-slice) KPI table on stdout. A step here is one measurement (a reset or an env step, as
 in NetworkGym: the first reset receives step 1); the default is one whole session (L·E measurements).
@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run an env with an agent and print a KPI summary")
-    run.add_argument("--env", default="traffic_mgmt", choices=("traffic_mgmt", "network_slicing"),
+    run.add_argument("--env", default="traffic_mgmt", choices=("traffic_mgmt", "qos_steer", "network_slicing"),
                      help="environment (default: traffic_mgmt)")
     run.add_argument("--scenario", default=None,
                      help="NetworkGym config JSON (whole config or env_config; default: the env's file in scenarios/)")

@@ -60,9 +60,9 @@ __all__ = [
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "traffic_mgmt.json"
 
-SUPPORTED_ENVS = ("nqos_split", "network_slicing")
-# Every env's rewards (design.md §6): nqos_split's four, then network_slicing's.
-REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay", "slicing")
+SUPPORTED_ENVS = ("nqos_split", "qos_steer", "network_slicing")
+# Every env's rewards (design.md §6): nqos_split's four, network_slicing's, qos_steer's.
+REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay", "slicing", "wifi_qos_user_num")
 RESOURCE_BLOCKS = (6, 15, 25, 50, 75, 100)
 WIFI_STANDARDS = ("802.11ax", "802.11ac")
 CHANNEL_WIDTHS_MHZ = (20, 40, 80, 160)
@@ -151,7 +151,7 @@ NESTED_KEYS: dict[str, frozenset[str]] = {
     "user_location_range": frozenset({"min_x", "max_x", "min_y", "max_y", "z"}),
     "qos_requirement": frozenset({
         "delay_bound_ms", "delay_test_1_thresh_ms", "delay_test_2_thresh_ms", "delay_violation_target",
-        "loss_target",
+        "loss_target", "test_duration_ms",
     }),
     "per_slice_config": _PER_SLICE_KEYS,
     "slice_list": frozenset({"num_users", "dedicated_rbg", "prioritized_rbg", "shared_rbg"}),
@@ -400,6 +400,7 @@ _COMMON_TRANSLATORS: list[Translator] = [
 TRANSLATORS: dict[str, list[Translator]] = {
     "nqos_split": _COMMON_TRANSLATORS,
     "network_slicing": _COMMON_TRANSLATORS,
+    "qos_steer": _COMMON_TRANSLATORS,
 }
 
 
@@ -830,6 +831,10 @@ def _build(canon: dict, origins: _Origins, env: str) -> ScenarioConfig:
         slices=_slices(r, env, num_users),
     )
     _session_checks(r, cfg)
+    if cfg.gma.enable_dynamic_flow_prioritization and env != "qos_steer":
+        raise field_error(ConfigError, r.sub("gma").path("enable_dynamic_flow_prioritization"), True,
+                          f"false for {env} (dynamic flow prioritisation is modelled for qos_steer's whole-flow "
+                          "steering only)")
     return cfg
 
 

@@ -20,7 +20,15 @@ import numpy as np
 
 from .config_types import ScenarioConfig, rbg_count, rbg_size
 from .core.engine import run_interval
-from .core.events import C_OVERFLOW, C_PROCESSED, EV_LTE_TTI, EV_TCP_ACK, make_event_queue, schedule
+from .core.events import (
+    C_OVERFLOW,
+    C_PROCESSED,
+    EV_LTE_TTI,
+    EV_QOS_TEST,
+    EV_TCP_ACK,
+    make_event_queue,
+    schedule,
+)
 from .core.rng import STREAM_SHADOWING, make_streams
 from .core.state import (
     REORDER_SLOTS,
@@ -44,6 +52,8 @@ from .records import ALLOCATION_KEYS, build_records, slice_metrics
 LTE_PROCESSING_DELAY_MS = 2.0  # calibrated: ns-3's unloaded LTE one-way delay 4.6 ms incl. 1 ms backhaul
 ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi uplink
 ACK_DELAY_LTE_MS = 4.0  # scheduling request + grant + TTI + processing on the LTE uplink
+QOS_PROHIBIT_MS = 5000.0  # a link that failed a user's QoS test is not tried again for 5 s (design.md §6)
+DFP_SHARE = (0.7, 0.9)  # dynamic flow prioritisation marks 70-90 % of each link's flows high priority
 
 
 def _params(cfg: ScenarioConfig) -> Params:
@@ -80,6 +90,10 @@ def _params(cfg: ScenarioConfig) -> Params:
         lte_rbg_size=rbg_size(lte.resource_block_num),
         lte_rbgs=rbg_count(lte.resource_block_num),
         num_slices=max(len(cfg.slices), 1),
+        qos_steer=cfg.env == "qos_steer",
+        qos_window_ms=float(cfg.qos.test_duration_ms),
+        qos_prohibit_ms=QOS_PROHIBIT_MS,
+        dfp=cfg.env == "qos_steer" and bool(gma.enable_dynamic_flow_prioritization),
         user_slice=np.array(cfg.slice_of_user, np.int64),
         lte_scheduler=SCHED_PF if lte.scheduler == "pf" else SCHED_RR,
         lte_rlc_bytes=int(lte.rlc_buffer_bytes),
@@ -169,6 +183,10 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
         lte_rr_clock=z(1, np.int64),
         lte_slice_rbg=np.array(cfg.slice_rbg_caps, np.int64), lte_slice_shared=z(p.num_slices, np.int64),
+        qos_viol_total=z(n, np.int64), qos_win_base=z((n, 4), np.int64),
+        qos_last_pass=np.full((n, 2), -1, np.int64), qos_prohibit_until_ms=np.full((n, 2), -np.inf),
+        qos_win_link=np.full(n, 0 if p.num_aps else 1, np.int64), qos_auto=np.ones(n, np.bool_), qos_blocked=z(n, np.int64), qos_moves=z(n, np.int64),
+        user_prio=z(n, np.int64), dfp_fraction=np.array([placement.uniform(*DFP_SHARE)]),
         lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
         pkt_user=z(pool, np.int64), pkt_link=z(pool, np.int64), pkt_gma_seq=z(pool, np.int64),
         pkt_link_seq=z(pool, np.int64), pkt_tcp_seq=z(pool, np.int64), pkt_size=z(pool, np.int64),
@@ -253,6 +271,8 @@ class Simulation:
         s, p = self.state, self.params
         start = p.traffic_start_ms
         schedule(s, float(math.ceil(start)), EV_LTE_TTI, 0, 0)
+        if p.qos_steer:
+            schedule(s, start + p.qos_window_ms, EV_QOS_TEST, 0, 0)
         if p.transport == TRANSPORT_TCP:
             for user in range(p.num_users):
                 schedule(s, start, EV_TCP_ACK, user, -1)

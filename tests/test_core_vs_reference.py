@@ -60,10 +60,11 @@ DELAY_RTOL = 0.10
 class Scenario:
     name: str
     rates_mbps: tuple[float, ...]  # per-user UDP rate
-    wifi_share: float
+    wifi_share: float | tuple[float, ...]  # one for every user, or one per user
     poisson: bool
     must_drop: tuple[int, ...]  # links that must tail-drop (overloaded)
     slices: tuple[SliceConfig, ...] = ()  # RAN slices of the LTE cell (none: one slice sharing every RBG)
+    env: str = "nqos_split"
 
 
 SCENARIOS = (
@@ -80,6 +81,10 @@ SCENARIOS = (
     # a shared cap of 4, slice 1 (users 2-3) 4 prioritized and the rest; user 0 light, the others overloaded.
     Scenario("lte_slices_poisson", (3.0, 12.0, 8.0, 14.0), 0.0, True, (LINK_LTE,),
              (SliceConfig(2, 3, 5, 4), SliceConfig(2, 0, 4, 17))),
+    # QoSSteer: whole flows steered by the agent (users 0 and 2 on LTE, 1 and 3 on Wi-Fi) under its QoS tests;
+    # both links overloaded by one of their users.
+    Scenario("qos_steer_cbr", (6.0, 20.0, 30.0, 70.0), (0.0, 1.0, 0.0, 1.0), False, (LINK_WIFI, LINK_LTE),
+             env="qos_steer"),
 )
 
 
@@ -100,6 +105,7 @@ def make_cfg(sc: Scenario, xs: tuple[float, ...] = USER_XS) -> ScenarioConfig:
         wifi=dc.replace(base.wifi, backhaul_delay_ms=1.0),
         lte=dc.replace(base.lte, backhaul_delay_ms=1.0),
         slices=sc.slices,
+        env=sc.env,
     )
 
 
@@ -124,12 +130,13 @@ def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
     return out
 
 
-def run_core(cfg: ScenarioConfig, rates_mbps: np.ndarray, wifi_share: float, *, warmup_ms: float,
+def run_core(cfg: ScenarioConfig, rates_mbps: np.ndarray, wifi_share: float | tuple[float, ...], *, warmup_ms: float,
              duration_ms: float, seed: int) -> CoreResult:
     """Run the core with a fixed split and per-user UDP rates; sum its interval counters over the window."""
     sim = Simulation(cfg, seed)
     n = cfg.num_users
-    shares = np.full(n, wifi_share)
+    shares = np.broadcast_to(np.asarray(wifi_share, dtype=np.float64), (n,)).copy()
+    sim.state.qos_auto[:] = False  # qos_steer: the test's steering from the first packet, never the system's
     units = np.rint(shares * cfg.gma.split_burst).astype(np.int64)
     # Before the first advance: the split in force from the first packet, and the test's UDP rates (the
     # sources read them when the traffic starts).
@@ -205,14 +212,15 @@ def run_pair(sc: Scenario) -> Pair:
         t0 = time.perf_counter()
         core = run_core(cfg, rates, sc.wifi_share, warmup_ms=WARMUP_MS, duration_ms=DURATION_MS, seed=SEED)
         t1 = time.perf_counter()
-        ref = run_reference(cfg, wifi_share=sc.wifi_share, duration_ms=DURATION_MS, warmup_ms=WARMUP_MS,
+        ref = run_reference(cfg, wifi_share=np.broadcast_to(np.asarray(sc.wifi_share, float), (cfg.num_users,)), duration_ms=DURATION_MS, warmup_ms=WARMUP_MS,
                             seed=SEED, udp_rate_mbps=rates)
         t2 = time.perf_counter()
         capacity = 0.0
-        if sc.wifi_share > 0.0:
-            capacity += wifi_capacity_mbps(cfg, core.wifi_rate_mbps)
-        if sc.wifi_share < 1.0:
-            capacity += lte_capacity_mbps(cfg, core.lte_bits_per_rb)
+        share = np.broadcast_to(np.asarray(sc.wifi_share, float), (cfg.num_users,))
+        if np.any(share > 0.0):
+            capacity += wifi_capacity_mbps(cfg, core.wifi_rate_mbps[share > 0.0])
+        if np.any(share < 1.0):
+            capacity += lte_capacity_mbps(cfg, core.lte_bits_per_rb[share < 1.0])
         pair = Pair(sc, cfg, core, ref, capacity)
         print(f"\n{sc.name}: capacity {capacity:.1f} Mbps, offered {core.offered_mbps.sum():.1f} (core) / "
               f"{ref.offered_mbps.sum():.1f} (ref); core {t1 - t0:.2f} s, reference {t2 - t1:.2f} s")

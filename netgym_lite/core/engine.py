@@ -13,6 +13,7 @@ from ..models.gma_reorder import on_reorder_timeout
 from ..models.gma_split import link_arrival
 from ..models.lte import on_lte_delivery, on_lte_tti
 from ..models.mobility import move_users
+from ..models.qos_steer import apply_steering, on_qos_test, update_priorities
 from ..models.radio import update_radio
 from ..models.tcp import on_tcp_ack, on_tcp_rto
 from ..models.traffic import on_udp_arrival
@@ -21,6 +22,7 @@ from .events import (
     ACK_SEGMENTS_SHIFT,
     EV_LINK_ARRIVAL,
     EV_LTE_TTI,
+    EV_QOS_TEST,
     EV_REORDER_TIMEOUT,
     EV_TCP_ACK,
     EV_TCP_RTO,
@@ -57,15 +59,23 @@ def run_until(s, p, t_end_ms: float) -> None:
             on_tcp_rto(s, p, t, a)
         elif kind == EV_REORDER_TIMEOUT:
             on_reorder_timeout(s, p, t, a)
+        elif kind == EV_QOS_TEST:
+            on_qos_test(s, p, t)
     s.clock[0] = t_end_ms
 
 
 @kernel
 def run_interval(s, p, action_units, apply_action: bool, move_ms: float, t_end_ms: float) -> None:
-    """One measurement interval: the new split (agent's units, −1 = system default), users move and the
-    radio is re-evaluated for the interval, then every event before ``t_end_ms`` runs."""
+    """One measurement interval: the new split or steering (agent's units, −1 = system default), users move
+    and the radio is re-evaluated for the interval, flow priorities are set, then every event before
+    ``t_end_ms`` runs."""
     if apply_action:
-        apply_split(s, p, action_units)
+        if p.qos_steer:
+            apply_steering(s, p, action_units, s.clock[0])
+        else:
+            apply_split(s, p, action_units)
     move_users(s, p, move_ms)
     update_radio(s, p, False)
+    if p.dfp:
+        update_priorities(s, p)
     run_until(s, p, t_end_ms)

@@ -23,6 +23,7 @@ EV_REORDER_TIMEOUT = 6  # a = user, b = timer version: GMA stops waiting for a g
 EV_TCP_ACK = 7  # a = user + (segments << ACK_SEGMENTS_SHIFT), b = cumulative ACK number: an ACK arrives
 ACK_SEGMENTS_SHIFT = 32  # an ACK event packs the number of segments its batch held above the user index
 EV_TCP_RTO = 8  # a = user, b = timer version: TCP retransmission timeout
+EV_QOS_TEST = 9  # a QoS test window ends (QoSSteer): every flow is tested on its current link
 
 # Indices in State.ev_counters.
 C_SIZE = 0

@@ -50,6 +50,10 @@ class Params(NamedTuple):
     lte_rbg_size: int
     lte_rbgs: int  # RBGs per TTI: ceil(rbs / rbg_size), the last one possibly smaller
     num_slices: int
+    qos_steer: bool  # QoSSteer: whole-flow steering with QoS tests and prohibit timers (models/qos_steer.py)
+    qos_window_ms: float  # length of a QoS test window
+    qos_prohibit_ms: float  # a link that failed a user's QoS test is not tried again for this long
+    dfp: bool  # dynamic flow prioritisation
     user_slice: np.ndarray  # int64[U]: slice index of each user
     lte_scheduler: int
     lte_rlc_bytes: int
@@ -114,6 +118,17 @@ class State(NamedTuple):
     missed_action: np.ndarray  # int64[U]: intervals the agent left to the system default
     link_seq_tx: np.ndarray  # int64[U, 2]: next per-link sequence number (GMA's LSN) at the sender
     link_seq_map: np.ndarray  # int64[U, 2, REORDER_SLOTS]: GMA sequence number sent with each LSN
+    # --- qos: QoS tests, steering and flow priorities (models/qos_steer.py).
+    qos_viol_total: np.ndarray  # int64[U]: packets delivered over the delay bound since the start
+    qos_win_base: np.ndarray  # int64[U, 4]: [sent, delivered, dropped, over bound] when the window began
+    qos_last_pass: np.ndarray  # int64[U, 2]: last test result per link: -1 untested, 0 failed, 1 passed
+    qos_prohibit_until_ms: np.ndarray  # float64[U, 2]: no move onto the link before this time
+    qos_win_link: np.ndarray  # int64[U]: the link the user's flow was on when the current test window began
+    qos_auto: np.ndarray  # bool[U]: steered by the system default this interval
+    qos_blocked: np.ndarray  # int64[U]: agent moves refused by a prohibit timer (since the start)
+    qos_moves: np.ndarray  # int64[U]: link changes (since the start)
+    user_prio: np.ndarray  # int64[U]: 1 = high priority flow (dynamic flow prioritisation), else 0
+    dfp_fraction: np.ndarray  # float64[1]: share of each link's flows marked high priority (drawn at start)
     # --- queues: Per-user, per-link FIFO rings of packet ids at the AP / eNB.
     q_buf: np.ndarray  # int64[U, 2, cap]
     q_head: np.ndarray  # int64[U, 2]

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from netgym_lite.config_types import rbg_count
 from netgym_lite.envs.base import NetworkGymEnv, find_record, record_values
 from netgym_lite.errors import ActionError, ConfigError
-from netgym_lite.config_types import rbg_count
 
 __all__ = ["NetworkSlicingEnv", "action_to_rbgs", "get_observation", "get_policy", "get_reward",
            "validate_action"]

@@ -33,6 +33,7 @@ def _release(s, p, t_ms: float, pid: int) -> None:
         s.st_owd_max[user] = owd
     if owd > p.delay_bound_ms:
         s.st_viol[user, 0] += 1
+        s.qos_viol_total[user] += 1
     if owd > p.delay_test_1_ms:
         s.st_viol[user, 1] += 1
     if owd > p.delay_test_2_ms:

@@ -37,13 +37,15 @@ def lte_enqueue(s, p, pid: int) -> None:
 
 @kernel(inline="always")
 def _pick_user(s, p, only_slice: int, skip_slice: int, shared: bool) -> int:
-    """The next user for one RBG among users with unscheduled bytes: PF metric or round robin.
+    """The next user for one RBG among users with unscheduled bytes: PF metric or round robin, high-priority
+    flows (``user_prio``) before the others.
 
     ``only_slice`` ≥ 0 restricts the choice to that slice, ``skip_slice`` ≥ 0 excludes one; ``shared``
     excludes slices that already took their shared-RBG cap in this TTI.
     """
     best = -1
     best_metric = 0.0
+    best_prio = 0
     for user in range(p.num_users):
         if s.lte_tti_left[user] <= 0.0 or s.lte_bits_per_rb[user] <= 0:
             continue
@@ -57,9 +59,11 @@ def _pick_user(s, p, only_slice: int, skip_slice: int, shared: bool) -> int:
             metric = rate / max(s.lte_pf_avg_bits[user], 1e-9)
         else:
             metric = -float(s.lte_rr_last[user])
-        if best < 0 or metric > best_metric:
+        prio = s.user_prio[user]  # high-priority flows first (dynamic flow prioritisation), then the metric
+        if best < 0 or prio > best_prio or (prio == best_prio and metric > best_metric):
             best = user
             best_metric = metric
+            best_prio = prio
     return best
 
 

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from ..config_types import rbg_size  # noqa: F401  (re-exported: TS 36.213 Table 7.1.6.1-1)
 from ..core.jit import kernel
 
 CQI_EFFICIENCY = np.array(
@@ -32,17 +33,6 @@ MCS_EFFICIENCY = np.array(
 DATA_RE_PER_RB = 132
 RB_BANDWIDTH_HZ = 180e3
 BER_TARGET = 5e-5
-
-
-def rbg_size(resource_block_num: int) -> int:
-    """Resource block group size for a bandwidth (TS 36.213 Table 7.1.6.1-1)."""
-    if resource_block_num <= 10:
-        return 1
-    if resource_block_num <= 26:
-        return 2
-    if resource_block_num <= 63:
-        return 3
-    return 4
 
 
 @kernel

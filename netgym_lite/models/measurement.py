@@ -69,7 +69,7 @@ def measure_interval(s, p, table: np.ndarray) -> None:
             table[base + 1, u] = link_rate if qos_met else 0.0
             table[base + 2, u] = _ratio_or_missing(s.st_link_owd_sum[u, link], got)
             table[base + 3, u] = s.st_link_owd_max[u, link] if got > 0 else -1.0
-            table[base + 4, u] = 0.0  # priority: no dynamic flow prioritisation in nqos_split
+            table[base + 4, u] = s.user_prio[u]  # 1 = high priority (dynamic flow prioritisation, qos_steer)
             table[base + 5, u] = _ratio_or_missing(100.0 * s.st_tx_pkts[u, link], sent)
             table[base + 6, u] = 100.0 * units / p.split_burst
         table[26, u] = 1.0

@@ -74,8 +74,9 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
             continue
         if p.ap_channel[s.wifi_ap[user]] != channel:
             continue
-        if chosen < 0 or s.wifi_served_bytes[user] < s.wifi_served_bytes[chosen]:
-            chosen = user
+        if chosen < 0 or s.user_prio[user] > s.user_prio[chosen] or (
+                s.user_prio[user] == s.user_prio[chosen] and s.wifi_served_bytes[user] < s.wifi_served_bytes[chosen]):
+            chosen = user  # high-priority flows first (dynamic flow prioritisation), then byte-fair
     if chosen < 0:
         return
     rate = s.wifi_rate_mbps[chosen]
