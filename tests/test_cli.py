@@ -73,3 +73,11 @@ def test_run_network_slicing_prints_per_slice_kpis(capsys) -> None:
 def test_run_refuses_a_link_heuristic_on_slicing(capsys) -> None:
     assert main(["run", "--env", "network_slicing", "--agent", "argmax", "-q"]) == 2
     assert "allowed system_default or random" in capsys.readouterr().err
+
+
+def test_run_qos_steer_with_the_system_default_counts_qos_users(capsys) -> None:
+    assert main(["run", "--env", "qos_steer", "--steps", "4", "-q"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.startswith("netgym-lite run: QoSSteer, 8 users, agent system_default, reward wifi_qos_user_num")
+    # light 2-3 Mbps flows on an idle Wi-Fi AP: every user meets QoS there, so the reward is the user count
+    assert "mean reward: 8.0000 over 3 steps" in out
