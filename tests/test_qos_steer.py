@@ -7,6 +7,10 @@ each boundary 2000, 3000, ...), QoS test windows end every 500 ms (1500, 2000, .
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -20,6 +24,7 @@ from netgym_lite.errors import ActionError, ConfigError
 from netgym_lite.sim import Simulation
 
 WIFI, LTE = 0, 1
+MIRROR = Path("/work/.mirror/IntelLabs+networkgym/repo")
 
 
 def one_user(x: float = 60.0, **overrides):
@@ -165,6 +170,27 @@ def test_dynamic_flow_prioritisation_is_refused_outside_qos_steer() -> None:
 
 
 # ------------------------------------------------------------------------------------------ adapters + env
+@pytest.mark.skipif(not MIRROR.exists(), reason="NetworkGym mirror not fetched")
+def test_networkgyms_shipped_qos_steer_config_runs() -> None:
+    text = subprocess.check_output(["git", "-C", str(MIRROR), "show",
+                                    "HEAD:network_gym_client/envs/qos_steer/config.json"])
+    whole = json.loads(text)
+    env = gym.make("netgym-lite/QoSSteer-v0", scenario=whole, steps_per_episode=3)
+    assert env.unwrapped.reward_type == "wifi_qos_user_num" and env.unwrapped.cfg.qos.test_duration_ms == 500
+    env.reset(seed=1)
+    assert env.step(np.ones(8, dtype=np.int64))[1] == 8.0
+
+
+def test_shipped_scenario_matches_the_design_defaults() -> None:
+    cfg = load_config("qos_steer")
+    assert (cfg.env, cfg.num_users, cfg.step_interval_ms, cfg.lte.resource_block_num) == ("qos_steer", 8, 1000, 25)
+    assert [(p.x, p.y, p.z) for p in (*cfg.lte_enb_locations, *cfg.wifi_ap_locations)] == [(40, 0, 3)] * 2
+    assert (cfg.traffic.transport, cfg.traffic.udp_poisson_arrival) == ("udp", False)
+    assert (cfg.traffic.min_udp_rate_per_user_mbps, cfg.traffic.max_udp_rate_per_user_mbps) == (2, 3)
+    assert (cfg.steps_per_episode, cfg.episodes_per_session, cfg.random_seed) == (10, 1, 2)
+
+
+
 def test_reward_counts_users_with_wifi_qos_rate_over_0_1_mbps() -> None:
     records = [{"source": "gma", "name": "wifi::dl::qos_rate", "id": [1, 2, 3, 4], "ts": 1,
                 "value": [0.0, 0.1, 0.11, 2.5]}]
