@@ -59,13 +59,19 @@ ENVS = {
     "netgym-lite/QoSSteer-v0": ("netgym_lite.envs.qos_steer:QoSSteerEnv", "qos_steer"),
     "netgym-lite/NetworkSlicing-v0": ("netgym_lite.envs.network_slicing:NetworkSlicingEnv", "network_slicing"),
 }
+#: Native vector env of each id (``gymnasium.make_vec(id, num_envs=k)``; netgym_lite.envs.vector).
+VECTOR_ENTRY_POINTS = {
+    "netgym-lite/TrafficMgmt-v0": "netgym_lite.envs.vector:make_traffic_mgmt",
+    "netgym-lite/QoSSteer-v0": "netgym_lite.envs.vector:make_qos_steer",
+    "netgym-lite/NetworkSlicing-v0": "netgym_lite.envs.vector:make_network_slicing",
+}
 
 
 def _register() -> None:
     for env_id, (entry_point, _) in ENVS.items():
         if env_id not in gymnasium.registry:
             # No max_episode_steps: the episode length comes from the scenario (steps_per_episode).
-            gymnasium.register(env_id, entry_point=entry_point)
+            gymnasium.register(env_id, entry_point=entry_point, vector_entry_point=VECTOR_ENTRY_POINTS[env_id])
 
 
 _register()

@@ -54,14 +54,17 @@ def _cell_record(key: str, ts_ms: int, values: list[float]) -> dict:
 
 
 def build_records(table: np.ndarray, ts_ms: int, cfg: ScenarioConfig,
-                  cell: dict[str, list[float]] | None = None) -> list[dict]:
+                  cell: dict[str, list[float]] | None = None, only: frozenset[str] | None = None) -> list[dict]:
     """The interval's records, filtered by ``cfg.subscribed_network_stats`` (empty = all).
 
     ``cell``: per-slice values by full key (:func:`slice_metrics`, plus the allocation records for slicing).
+    ``only``: further restrict to these full keys (the vector envs' fast path builds just what their
+    observation and reward read, with exactly the values the full records would carry).
     """
     wanted = set(cfg.subscribed_network_stats)
     ids = list(range(1, cfg.num_users + 1))
-    rows = [i for i, key in enumerate(METRIC_KEYS) if not wanted or key in wanted]
+    rows = [i for i, key in enumerate(METRIC_KEYS)
+            if (not wanted or key in wanted) and (only is None or key in only)]
     records = []
     if rows:
         values = np.round(table[rows], 6).tolist()  # one rounding and conversion for the whole table
@@ -69,6 +72,6 @@ def build_records(table: np.ndarray, ts_ms: int, cfg: ScenarioConfig,
             source, name = _SPLIT_KEYS[i]
             records.append({"source": source, "name": name, "id": list(ids), "ts": ts_ms, "value": row_values})
     for key, values in (cell or {}).items():
-        if not wanted or key in wanted:
+        if (not wanted or key in wanted) and (only is None or key in only):
             records.append(_cell_record(key, ts_ms, values))
     return records

@@ -311,15 +311,21 @@ class Simulation:
     def advance(self) -> list[dict]:
         """Run to the next measurement time and return its records (filtered by the subscription)."""
         self._run_interval()
-        s = self.state
         table = np.empty((len(METRIC_KEYS), self.num_users))
-        measure_interval(s, self.params, table)
+        measure_interval(self.state, self.params, table)
+        records = self.records(table)
+        close_interval(self.state, self.params)
+        return records
+
+    def records(self, table: np.ndarray, only: frozenset[str] | None = None) -> list[dict]:
+        """The records of the interval just measured into ``table`` (before its counters are closed),
+        filtered by the subscription and, if given, to the full keys in ``only``."""
+        s = self.state
         cell = slice_metrics(table, self.params.user_slice, self.num_slices, s.st_rx_pkts, s.st_viol[:, 0])
         if self.cfg.env == "network_slicing":
             for key, column in zip(ALLOCATION_KEYS, s.lte_slice_rbg.T, strict=True):
                 cell[key] = column.astype(np.float64).tolist()
-        close_interval(s, self.params)
-        return build_records(table, self.ts_ms, self.cfg, cell)
+        return build_records(table, self.ts_ms, self.cfg, cell, only)
 
     def advance_stats(self) -> IntervalStats:
         """Like :meth:`advance` but returns the interval's raw counters and measurement table."""
@@ -339,16 +345,32 @@ class Simulation:
 
     def _run_interval(self) -> None:
         """Apply the pending split, move users, and run the core to the next measurement time."""
-        s, p = self.state, self.params
-        interval = float(self.cfg.step_interval_ms)
+        apply, move_ms, t_end = self.prepare_interval()
+        run_interval(self.state, self.params, self.action_units, apply, move_ms, t_end)
+        self.finish_interval(t_end)
+
+    # The two halves of an interval around the numba call, public so that a batch of simulations
+    # (netgym_lite.batch) can run many intervals in one call with exactly the single-simulation semantics.
+    def prepare_interval(self) -> tuple[bool, float, float]:
+        """Before the core runs an interval: start the traffic on the first one, install the slice allocation;
+        returns (apply the action, mobility time to move users by, interval end) for ``run_interval``."""
         first = self.ts_ms == 0
         if first:
             self._start_traffic()
             self.ts_ms = int(self.cfg.measurement_start_time_ms)
+        interval = float(self.cfg.step_interval_ms)
         move_ms = float(self.cfg.measurement_start_time_ms) if first else interval
-        s.lte_slice_rbg[:] = self._allocation
-        t_end = float(self.ts_ms) + interval
-        run_interval(s, p, self._action_units, not first, move_ms, t_end)
+        self.state.lte_slice_rbg[:] = self._allocation
+        return not first, move_ms, float(self.ts_ms) + interval
+
+    @property
+    def action_units(self) -> np.ndarray:
+        """The pending per-user Wi-Fi units of the next interval (−1 = system default)."""
+        return self._action_units
+
+    def finish_interval(self, t_end: float) -> None:
+        """After the core ran an interval: clear the one-interval action, check capacities, advance ``ts_ms``."""
+        s = self.state
         self._action_units = np.full(self.num_users, -1, np.int64)
         self._allocation = self.default_allocation  # like the split: an interval without an action = default
         if s.ev_counters[C_OVERFLOW] or s.pkt_counters[1]:

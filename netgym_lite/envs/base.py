@@ -64,6 +64,8 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
 
     NETWORKGYM_ENV: ClassVar[str] = ""
     REWARD_TYPES: ClassVar[tuple[str, ...]] = ()
+    #: Full record keys the observation and reward read (the vector env builds only these).
+    RECORD_KEYS: ClassVar[frozenset[str]] = frozenset()
     metadata = {"render_modes": ["ansi"], "render_fps": 10}
 
     def __init__(
@@ -143,6 +145,11 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     def _policy(self, action: Any) -> dict | list[dict]:
         """A validated action (or None) → the env-action's ``action_list``, templated on the last records."""
         raise NotImplementedError
+
+    def _apply_to_sim(self, action: Any, sim: Any) -> None:
+        """A validated action (or None) straight onto a :class:`~netgym_lite.sim.Simulation`, as the server
+        would apply :meth:`_policy`'s records (the vector env's path)."""
+        sim.set_wifi_split(action)
 
     # ------------------------------------------------------------------------------------------ helpers
     def _resolve_reward_type(self, scenario: Any, reward_type: str | None) -> str:

@@ -209,6 +209,8 @@ class NetworkSlicingEnv(NetworkGymEnv):
 
     NETWORKGYM_ENV = "network_slicing"
     REWARD_TYPES = REWARD_TYPES
+    RECORD_KEYS = frozenset({"gma::dl::cell::rate", "gma::dl::cell::tx_rate", "gma::dl::cell::delay_violation",
+                             "lte::dl::cell::rb_usage", "lte::slice_id", "gma::dl::owd", "gma::dl::max_owd"})
 
     def __init__(self, scenario: Any = None, *, violation_weight: float = 1.5, rb_usage_weight: float = 0.5,
                  **kwargs: Any) -> None:
@@ -245,6 +247,13 @@ class NetworkSlicingEnv(NetworkGymEnv):
 
     def _policy(self, prioritized: np.ndarray | None) -> list[dict]:
         return get_policy(prioritized, self._template(), self.rbg_num, self.num_slices)
+
+    def _apply_to_sim(self, prioritized: np.ndarray | None, sim: Any) -> None:
+        if prioritized is None:
+            sim.set_slice_allocation(None)
+            return
+        zeros, full = np.zeros(self.num_slices), np.full(self.num_slices, float(self.rbg_num))
+        sim.set_slice_allocation(np.column_stack([zeros, prioritized, full]))  # as get_policy's three records
 
     def render(self) -> str | None:
         """``render_mode="ansi"``: a text table of the last observation (None otherwise)."""

@@ -114,6 +114,7 @@ class QoSSteerEnv(NetworkGymEnv):
 
     NETWORKGYM_ENV = "qos_steer"
     REWARD_TYPES = REWARD_TYPES
+    RECORD_KEYS = frozenset({"lte::dl::max_rate", "wifi::dl::max_rate", "gma::dl::rate", "gma::wifi::dl::qos_rate"})
 
     def __init__(self, scenario: Any = None, **kwargs: Any) -> None:
         super().__init__("qos_steer" if scenario is None else scenario, **kwargs)

@@ -270,6 +270,7 @@ class TrafficMgmtEnv(NetworkGymEnv):
 
     NETWORKGYM_ENV = "nqos_split"
     REWARD_TYPES = REWARD_TYPES
+    RECORD_KEYS = frozenset({"lte::dl::max_rate", "wifi::dl::max_rate", "gma::dl::rate", "gma::dl::owd"})
 
     def _make_spaces(self) -> None:
         self.observation_space = spaces.Box(0.0, np.inf, (3, self.num_users), np.float32)

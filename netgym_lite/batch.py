@@ -1,0 +1,66 @@
+"""A batch of simulations of one scenario shape, advanced together by one numba call (``core/batch.py``).
+
+Each simulation keeps its own semantics (:class:`netgym_lite.sim.Simulation`); the batch only replaces N calls
+into the core by one that runs them in parallel. After :meth:`SimulationBatch.advance`, ``tables[i]`` holds
+simulation i's measurement of the interval and its counters are still open (``sims[i].records(tables[i])``
+builds its records); they are closed at the start of the next :meth:`advance`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import typed
+
+from netgym_lite.core.batch import run_batch
+from netgym_lite.errors import NetgymError
+from netgym_lite.models.measurement import METRIC_KEYS
+from netgym_lite.sim import Simulation
+
+
+class SimulationBatch:
+    """Simulations advanced together; all must share the scenario shape (users, APs, slices, transport)."""
+
+    def __init__(self, sims: list[Simulation]) -> None:
+        if not sims:
+            raise NetgymError("a simulation batch needs at least one simulation")
+        self.sims = list(sims)
+        self._shape = self._shape_of(sims[0])
+        for sim in sims:
+            self._check(sim)
+        n, users = len(sims), sims[0].num_users
+        self._states = typed.List([sim.state for sim in sims])
+        self._params = typed.List([sim.params for sim in sims])
+        self._open = np.zeros(n, dtype=np.bool_)  # the last interval's counters are not closed yet
+        self.tables = np.zeros((n, len(METRIC_KEYS), users))
+        self._units = np.full((n, users), -1, dtype=np.int64)
+        self._apply = np.zeros(n, dtype=np.bool_)
+        self._move_ms = np.zeros(n)
+        self._t_end = np.zeros(n)
+
+    @staticmethod
+    def _shape_of(sim: Simulation) -> tuple:
+        return tuple((name, a.shape, a.dtype) for name, a in zip(sim.state._fields, sim.state, strict=True))
+
+    def _check(self, sim: Simulation) -> None:
+        if self._shape_of(sim) != self._shape:
+            raise NetgymError("simulations of a batch must share the scenario shape (users, APs, slices, "
+                              "transport, buffers); build them from one scenario")
+
+    def replace(self, i: int, sim: Simulation) -> None:
+        """Put a new simulation (a new session) in slot ``i``."""
+        self._check(sim)
+        self.sims[i] = sim
+        self._states[i] = sim.state
+        self._params[i] = sim.params
+        self._open[i] = False
+
+    def advance(self) -> None:
+        """Run the next interval of every simulation (each with its pending action) in one numba call."""
+        for i, sim in enumerate(self.sims):
+            self._apply[i], self._move_ms[i], self._t_end[i] = sim.prepare_interval()
+            self._units[i] = sim.action_units
+        run_batch(self._states, self._params, self._units, self._open, self._apply, self._move_ms, self._t_end,
+                  self.tables)
+        for i, sim in enumerate(self.sims):
+            sim.finish_interval(self._t_end[i])
+        self._open[:] = True

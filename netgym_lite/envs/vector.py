@@ -1,0 +1,204 @@
+"""Native vector envs: N sessions of one env advanced together in one numba call per step.
+
+``gymnasium.make_vec("netgym-lite/TrafficMgmt-v0", num_envs=64, vectorization_mode="vector_entry_point")`` (the
+default mode for netgym-lite's ids) gives a :class:`NetworkGymVectorEnv`. Each sub-env is a session exactly as the
+single env runs it (design.md §2's exception: the vector env drives the simulations directly instead of through
+the protocol, and returns nothing the single env would not):
+
+* ``reset(seed=s)`` starts sub-env i's session with ``random_seed = s + i`` (``seed=None``: each sub-env as a
+  single env's unseeded ``reset()``: the scenario's ``random_seed`` first, then seeds from its RNG).
+* Autoreset is Gymnasium 1.x's default **next-step** mode: the ``step`` after a sub-env's episode ended ignores
+  that sub-env's action and resets it, returning the reset observation with reward 0 and both flags False. A
+  truncated sub-env continues its session with the next episode (re-applying its last action, as ``reset()``
+  does); a terminated one starts a new session with a seed drawn from its RNG.
+* Observations and rewards come from the same adapter functions as the single env's, applied to the records
+  the single env would have received (built only for the keys the adapters read), so sub-env i equals a single
+  env with the same seed and actions, step for step.
+* ``info`` holds arrays ``ts``, ``step``, ``episode``, ``measurement`` and ``session_seed`` (no raw records).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from netgym_lite.batch import SimulationBatch
+from netgym_lite.envs.base import NetworkGymEnv
+from netgym_lite.errors import ActionError, ConfigError
+from netgym_lite.sim import Simulation
+
+
+class _Session:
+    """Sub-env i's session bookkeeping (what the single env keeps between steps)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.step = 1
+        self.episode = 1
+        self.measurement = 1
+        self.last_action: Any = None
+        self.in_session = True
+
+
+class NetworkGymVectorEnv(VectorEnv):
+    """``num_envs`` sessions of one netgym-lite env, advanced in one numba call per step (module docstring).
+
+    Args:
+        env_class: the single env's class (:class:`~netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`, ...).
+        num_envs: number of sub-envs (≥ 1).
+        scenario, reward_type, **overrides: as the single env's constructor (one scenario for all sub-envs).
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(self, env_class: type[NetworkGymEnv], num_envs: int, scenario: Any = None, *,
+                 reward_type: str | None = None, **overrides: Any) -> None:
+        if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
+            raise ConfigError(f"num_envs={num_envs!r} is invalid: allowed an integer >= 1")
+        for key in ("server", "transport", "render_mode"):
+            if overrides.get(key) is not None:
+                raise ConfigError(f"{key}= is invalid for the native vector env (it runs the simulations in "
+                                  "process): allowed vectorization_mode='sync' or 'async' for that")
+            overrides.pop(key, None)
+        # The single env is the source of truth for the config, spaces and adapters; its server stays idle.
+        self.face = env_class(scenario, reward_type=reward_type, **overrides)
+        self.num_envs = num_envs
+        self.cfg = self.face.cfg
+        self.single_observation_space = self.face.observation_space
+        self.single_action_space = self.face.action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.spec = None
+        self._keys = env_class.RECORD_KEYS
+        self._batch: SimulationBatch | None = None
+        self._sessions: list[_Session] = []
+        self._rngs = [seeding.np_random(None)[0] for _ in range(num_envs)]
+        self._ever_started = [False] * num_envs
+        self._autoreset = np.zeros(num_envs, dtype=np.bool_)
+        self._terminated = np.zeros(num_envs, dtype=np.bool_)
+
+    # ------------------------------------------------------------------------------------------ sessions
+    def _new_session(self, i: int, seed: int | None) -> Simulation:
+        if seed is not None:
+            self._rngs[i] = seeding.np_random(seed)[0]
+            session_seed = int(seed)
+        elif not self._ever_started[i]:
+            session_seed = self.cfg.random_seed
+        else:
+            session_seed = int(self._rngs[i].integers(0, 2**31 - 1))
+        self._ever_started[i] = True
+        if len(self._sessions) <= i:
+            self._sessions.append(_Session(session_seed))
+        else:
+            self._sessions[i] = _Session(session_seed)
+        return Simulation(self.cfg, seed=session_seed)
+
+    def _observe(self, i: int) -> tuple[np.ndarray, float]:
+        assert self._batch is not None
+        records = self._batch.sims[i].records(self._batch.tables[i], self._keys)
+        self.face._records = records  # the adapters read only their arguments; keep the face consistent
+        return self.face._observation(records), float(self.face._reward(records))
+
+    def _infos(self) -> dict:
+        assert self._batch is not None
+        return {
+            "ts": np.array([sim.ts_ms for sim in self._batch.sims], dtype=np.int64),
+            "step": np.array([s.step for s in self._sessions], dtype=np.int64),
+            "episode": np.array([s.episode for s in self._sessions], dtype=np.int64),
+            "measurement": np.array([s.measurement for s in self._sessions], dtype=np.int64),
+            "session_seed": np.array([s.seed for s in self._sessions], dtype=np.int64),
+        }
+
+    # ------------------------------------------------------------------------------------------ Gymnasium API
+    def reset(self, *, seed: int | list[int | None] | None = None,
+              options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """New sessions for every sub-env: seed ``s + i`` (or the per-env list), see the module docstring."""
+        if seed is None or isinstance(seed, int):
+            seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ConfigError(f"seed has {len(seeds)} entries: allowed one per sub-env ({self.num_envs})")
+        sims = [self._new_session(i, s) for i, s in enumerate(seeds)]
+        if self._batch is None:
+            self._batch = SimulationBatch(sims)
+        else:
+            for i, sim in enumerate(sims):
+                self._batch.replace(i, sim)
+        self._batch.advance()
+        obs = np.stack([self._observe(i)[0] for i in range(self.num_envs)])
+        self._autoreset[:] = False
+        return obs, self._infos()
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        """One interval of every sub-env (those whose episode ended last step are reset instead)."""
+        if self._batch is None:
+            raise ConfigError("call reset() before step()")
+        actions = np.asarray(actions)
+        if actions.shape[:1] != (self.num_envs,):
+            raise ActionError(f"actions shape {actions.shape} is invalid: allowed {self.action_space.shape}")
+        n = self.num_envs
+        terminated = np.zeros(n, dtype=np.bool_)
+        truncated = np.zeros(n, dtype=np.bool_)
+        was_reset = self._autoreset.copy()
+        for i in range(n):
+            session = self._sessions[i]
+            if was_reset[i]:
+                if self._terminated[i] or not session.in_session:
+                    self._batch.replace(i, self._new_session(i, None))
+                else:  # the next episode of the same session: the last action again, as reset() sends it
+                    self.face._apply_to_sim(session.last_action, self._batch.sims[i])
+                    session.episode += 1
+                    session.measurement += 1
+                    session.step = 1
+                    if session.measurement >= self.face.measurements_per_session:
+                        session.in_session = False
+                continue
+            try:
+                validated = self.face._validate_action(actions[i])
+            except ActionError as e:
+                raise ActionError(f"sub-env {i}: {e}") from None
+            self.face._apply_to_sim(validated, self._batch.sims[i])
+            session.last_action = validated
+            session.step += 1
+            session.measurement += 1
+            terminated[i] = session.measurement >= self.face.measurements_per_session
+            truncated[i] = terminated[i] or session.step >= self.face.steps_per_episode
+            if terminated[i]:
+                session.in_session = False
+        self._batch.advance()
+        observations = []
+        rewards = np.zeros(n, dtype=np.float64)
+        for i in range(n):
+            obs, reward = self._observe(i)
+            observations.append(obs)
+            if not was_reset[i]:
+                rewards[i] = reward
+        self._autoreset = terminated | truncated
+        self._terminated = terminated.copy()
+        return np.stack(observations), rewards, terminated, truncated, self._infos()
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Release the simulations and the idle single-env face."""
+        self._batch = None
+        self.face.close()
+
+
+def _vector_entry(env_class_path: str):
+    def make(num_envs: int = 1, **kwargs: Any) -> NetworkGymVectorEnv:
+        import importlib
+
+        module, _, name = env_class_path.partition(":")
+        env_class = getattr(importlib.import_module(module), name)
+        kwargs.pop("max_episode_steps", None)  # the scenario's steps_per_episode decides, as in the single env
+        return NetworkGymVectorEnv(env_class, num_envs, **kwargs)
+    return make
+
+
+make_traffic_mgmt = _vector_entry("netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv")
+make_qos_steer = _vector_entry("netgym_lite.envs.qos_steer:QoSSteerEnv")
+make_network_slicing = _vector_entry("netgym_lite.envs.network_slicing:NetworkSlicingEnv")
