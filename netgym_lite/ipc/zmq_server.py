@@ -557,10 +557,9 @@ class ZmqServer:
                 if sock not in ready:
                     continue
                 for _ in range(256):  # bounded burst, then housekeeping
-                    try:
-                        frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                    except zmq.Again:
+                    if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:  # cheaper than a recv raising Again
                         break
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
                     self._drain_monitors()
                     try:
                         handle(frames)
@@ -691,8 +690,8 @@ class ZmqServer:
 
     def _send(self, ident_b: bytes, msg: dict) -> None:
         try:
-            data = json.dumps(msg, allow_nan=False, separators=(",", ":")).encode("utf-8")
-        except (TypeError, ValueError) as e:
+            data = encode_message(msg)
+        except ProtocolError as e:
             log.error("reply to %r is not JSON-serialisable: %s", ident_b, e)
             data = json.dumps(m.env_error(f"internal error: reply not JSON-serialisable: {e}")).encode()
         self._send_frames(self._router, [ident_b, data])
