@@ -13,7 +13,8 @@ takes its ts. The issue's target is ≤ 10 µs per step for the default transpor
   message as a JSON tree (``copy=True``, the transport's default for other users) and with a strict JSON round
   trip (``check_json=True``, what tests use to prove a message survives the wire).
 
-Times are medians over rounds of many steps (per-step µs), measured in one process, one after the other.
+Times are the median and the best of several rounds of ~2,000 steps (per-step µs), measured in one process, one
+after the other; on a shared machine the best round is the cleanest estimate (other load only adds time).
 """
 
 from __future__ import annotations
@@ -78,14 +79,14 @@ def action_for(records: list[dict], value: list[float]) -> dict:
     }
 
 
-def per_step_us(run: Callable[[int], None], steps: int, rounds: int) -> float:
-    """Median over ``rounds`` of the per-step time (µs) of ``run(steps)``."""
+def per_step_us(run: Callable[[int], None], steps: int, rounds: int) -> tuple[float, float]:
+    """(median, best) over ``rounds`` of the per-step time (µs) of ``run(steps)``; load on the machine only adds."""
     out = []
     for _ in range(rounds):
         t0 = time.perf_counter()
         run(steps)
         out.append((time.perf_counter() - t0) / steps * 1e6)
-    return statistics.median(out)
+    return statistics.median(out), min(out)
 
 
 def main() -> None:
@@ -163,16 +164,17 @@ def main() -> None:
         f"#### In-memory protocol overhead per step ({n} users, {len(template)} records per measurement, "
         f"simulation replaced by a replay)\n"
     )
-    print("| path | µs per step |\n|---|---|")
+    print("| path | median µs per step | best round µs per step |\n|---|---|---|")
     results = {}
     for name, run in rows:
         run(200)  # warm caches
         results[name] = per_step_us(run, steps, rounds)
-        print(f"| {name} | {results[name]:.2f} |")
-    default = results[rows[4][0]]
+        print(f"| {name} | {results[name][0]:.2f} | {results[name][1]:.2f} |")
+    median, best = results[rows[4][0]]
     print(
-        f"\nTarget: ≤ 10 µs per step for the env's default path: {'met' if default <= 10 else 'NOT met'} "
-        f"({default:.2f} µs; the client-side action building, {results[rows[0][0]]:.2f} µs, is included in it)."
+        f"\nTarget: ≤ 10 µs per step for the env's default path: {'met' if median <= 10 else 'NOT met'} at the "
+        f"median ({median:.2f} µs), {'met' if best <= 10 else 'NOT met'} in the best round ({best:.2f} µs); the "
+        f"client-side action building ({results[rows[0][0]][0]:.2f} µs) is included."
     )
 
 

@@ -429,3 +429,34 @@ def test_worker_options_are_validated() -> None:
         env={k: v for k, v in os.environ.items() if k != "NETGYM_LITE_SESSION_KEY"},
     )
     assert proc.returncode == 2 and "--session-key" in proc.stderr
+
+
+def test_networkgym_style_worker_that_reconnects_between_configure_and_simulation() -> None:
+    """NetworkGym's workers close their configuration socket on env-start and reconnect with the same identity to
+    simulate: the server must keep the session across that reconnection and relay the new socket's messages."""
+    server = external_server()
+    config_sock = RawWorker(server.worker_endpoint, worker_id=4)
+    client = RawClient(server.endpoint, "alice")
+    sim_sock = None
+    try:
+        config_sock.hello()
+        assert wait_until(lambda: config_sock.identity in server.workers.workers, TIMEOUT_S)
+        client.send(ENV_CONFIG)
+        frames = config_sock.recv()
+        assert frames is not None and frames[0] == b"alice-0"
+        config_sock.close()
+        time.sleep(0.3)  # the server sees the first connection go
+        sim_sock = RawWorker(server.worker_endpoint, worker_id=4)
+        records = [{"source": "test", "name": "m", "id": [1], "ts": 1100, "value": [1.0]}]
+        sim_sock.send(b"alice-0", {"type": "env-measurement", "network_stats": records})
+        reply = client.recv()
+        assert reply == {"type": "env-measurement", "network_stats": records}
+        sim_sock.send(b"alice-0", {"type": "env-end"})
+        sim_sock.hello()
+        assert wait_until(lambda: server.workers.workers[sim_sock.identity].state == IDLE, 2.0)
+    finally:
+        config_sock.close()
+        if sim_sock is not None:
+            sim_sock.close()
+        client.close()
+        server.stop()
