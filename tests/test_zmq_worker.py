@@ -460,3 +460,39 @@ def test_networkgym_style_worker_that_reconnects_between_configure_and_simulatio
             sim_sock.close()
         client.close()
         server.stop()
+
+
+def test_env_start_with_a_bad_env_name_is_refused_at_once() -> None:
+    server = external_server(worker_wait_s=5.0)
+    client = RawClient(server.endpoint, "alice")
+    try:
+        client.send(dict(ENV_CONFIG, env=["nqos_split"]))
+        err = client.recv(1.0)  # not after the 5 s wait for a worker
+        assert err["type"] == "env-error" and "env=['nqos_split'] is invalid" in err["error_msg"]
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_worker_registers_again_with_a_restarted_server() -> None:
+    server = external_server()
+    port, worker_port = server.port, server.worker_port
+    worker = ZmqWorker(server.worker_endpoint, session_key="x", warm=False)
+    worker.start_thread()
+    try:
+        assert wait_until(lambda: len(server.workers.workers) == 1, TIMEOUT_S)
+        server.stop()
+        server = ZmqServer(port, bind="127.0.0.1", worker_port=worker_port, embedded=False)
+        server.start_thread()
+        t0 = time.monotonic()
+        # a new connection triggers a hello at once, well before the 5 s hello period
+        assert wait_until(lambda: len(server.workers.workers) == 1, 4.0), time.monotonic() - t0
+        client = RawClient(server.endpoint, "alice")
+        try:
+            client.send(ENV_CONFIG)
+            assert client.recv()["type"] == "env-measurement"
+        finally:
+            client.close()
+    finally:
+        worker.stop()
+        server.stop()

@@ -95,6 +95,8 @@ HEARTBEAT_IVL_MS = 500
 HEARTBEAT_TIMEOUT_MS = 1200
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 SHUTDOWN_MESSAGE = "server shutting down"
+#: The env of an env-start without an ``env`` key.
+DEFAULT_ENV = "nqos_split"
 
 
 # ------------------------------------------------------------------------------------------------ accounts
@@ -814,8 +816,18 @@ class ZmqServer:
             self._abort_external(ident_b)
         self.server.drop(ident)
         self.pending = [p for p in self.pending if p.ident_b != ident_b]
-        env = msg.get("env")
-        env_name = self.workers.env_name(ident.split("-", 1)[0], env) if isinstance(env, str) else ""
+        env = msg.get("env", DEFAULT_ENV)  # netgym-lite's config parser, too, defaults to nqos_split
+        if not isinstance(env, str) or not env:
+            self._send(
+                ident_b,
+                m.env_error(
+                    ProtocolError(
+                        f"env={env!r} is invalid: allowed the name of a NetworkGym env, e.g. {DEFAULT_ENV!r}"
+                    )
+                ),
+            )
+            return
+        env_name = self.workers.env_name(ident.split("-", 1)[0], env)
         if self._assign(ident_b, payload, env_name):
             return
         if self.embedded:
