@@ -177,7 +177,9 @@ def test_second_env_start_replaces_the_session_on_the_single_worker(ext) -> None
 
 
 # ---------------------------------------------------------------------------------------------- failures
-def test_worker_killed_mid_session_gives_its_client_an_env_error() -> None:
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGSTOP"])
+def test_worker_killed_or_frozen_mid_session_gives_its_client_an_env_error(how: str) -> None:
+    """SIGKILL closes the connection; a frozen (SIGSTOP) worker stops answering ZMTP heartbeats (1.2 s)."""
     server = external_server()
     proc = subprocess.Popen(
         [
@@ -209,7 +211,7 @@ def test_worker_killed_mid_session_gives_its_client_an_env_error() -> None:
         first = client.recv()
         assert first is not None and first["type"] == "env-measurement", first
         t0 = time.monotonic()
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(getattr(signal, how))
         err = client.recv(5.0)
         elapsed = time.monotonic() - t0
         assert err is not None and err["type"] == "env-error", err
