@@ -227,6 +227,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON: allowed finite numbers only")
 
 
+#: One strict decoder shared by every decode (json.loads with options builds a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def decode_message(data: bytes) -> Any:
     """One frame → the JSON value it holds (strict: UTF-8, no NaN/Infinity); ProtocolError otherwise."""
     try:
@@ -234,7 +238,7 @@ def decode_message(data: bytes) -> Any:
     except UnicodeDecodeError as e:
         raise ProtocolError(f"message is not UTF-8 ({e}): allowed one UTF-8 JSON frame") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _DECODER.decode(text)
     except RecursionError:
         raise ProtocolError("message is nested too deeply: allowed a NetworkGym JSON message") from None
     except ValueError as e:
