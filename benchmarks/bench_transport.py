@@ -1,6 +1,7 @@
 """In-memory transport overhead per step: message validation and hand-over only (no simulation, no record building).
 
-Run: ``python benchmarks/bench_transport.py [--quick]``. The simulation behind the server is a replay: the records
+Run: ``python benchmarks/bench_transport.py [--quick]`` (from a source tree that is not the installed one:
+``PYTHONPATH=. python benchmarks/bench_transport.py``). The simulation behind the server is a replay: the records
 of the default TrafficMgmt scenario (4 users, every record the model produces) are captured once from the real
 simulation, then every ``advance()`` returns a pre-built list with the right ``ts``. What is timed is therefore
 exactly the protocol path of one step: the client builds the env-action, the in-memory transport hands it over,
@@ -13,6 +14,10 @@ takes its ts. The issue's target is ≤ 10 µs per step for the default transpor
   message as a JSON tree (``copy=True``, the transport's default for other users) and with a strict JSON round
   trip (``check_json=True``, what tests use to prove a message survives the wire).
 
+With pyzmq installed, two more rows run the same replay behind ``ZmqServer`` in a child process (embedded worker,
+and ``--no-embedded`` with a ``ZmqWorker`` child): the protocol cost of remote mode without the simulation, i.e. JSON
+both ways, the ZMQ hops and the broker's bookkeeping.
+
 Times are the median and the best of several rounds of ~2,000 steps (per-step µs), measured in one process, one
 after the other; on a shared machine the best round is the cleanest estimate (other load only adds time).
 """
@@ -20,9 +25,12 @@ after the other; on a shared machine the best round is the cleanest estimate (ot
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -77,6 +85,43 @@ def action_for(records: list[dict], value: list[float]) -> dict:
         "ts": rate["ts"],
         "value": value,
     }
+
+
+def _serve_replay(factory: Callable, parser: Callable, embedded: bool, conn) -> None:
+    """Child process: a ZmqServer (and, without embedded workers, a ZmqWorker) over the replay simulation."""
+    import logging
+
+    from netgym_lite.ipc.zmq_server import ZmqServer
+    from netgym_lite.ipc.zmq_worker import ZmqWorker
+
+    logging.getLogger("netgym_lite").setLevel(logging.ERROR)  # no start/stop chatter in the table
+    server = ZmqServer(0, embedded=embedded, sim_factory=factory, config_parser=parser, warm=False)
+    server.start_thread()
+    worker = None
+    if not embedded:
+        worker = ZmqWorker(
+            server.worker_endpoint, session_key="x", sim_factory=factory, config_parser=parser, warm=False
+        )
+        worker.start_thread()
+        while not server.workers.workers:
+            time.sleep(0.01)
+    conn.send(server.endpoint)
+    conn.recv()  # stop
+    if worker is not None:
+        worker.stop()
+    server.stop()
+
+
+def start_replay_server(factory: Callable, parser: Callable, embedded: bool) -> tuple[Any, Any, str]:
+    """Fork a child serving the replay; returns (process, pipe, endpoint)."""
+    ctx = multiprocessing.get_context("fork")  # the child inherits the replay records and closures
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve_replay, args=(factory, parser, embedded, child), daemon=True)
+    proc.start()
+    if not parent.poll(60):
+        proc.kill()
+        raise RuntimeError("replay server did not start")
+    return proc, parent, parent.recv()
 
 
 def per_step_us(run: Callable[[int], None], steps: int, rounds: int) -> tuple[float, float]:
@@ -160,6 +205,26 @@ def main() -> None:
         ("client.step over InProcTransport(copy=True)", client_run(copy=True)),
         ("client.step over InProcTransport(check_json=True)", client_run(check_json=True)),
     ]
+    children = []
+    if importlib.util.find_spec("zmq") is not None:
+        from netgym_lite.ipc.zmq_transport import ZmqTransport
+
+        for embedded, label in ((True, "serve + embedded worker"), (False, "serve + external worker")):
+            proc, pipe, endpoint = start_replay_server(factory, parser_cached, embedded)
+            children.append((proc, pipe))
+            counter = iter(range(1_000_000))
+
+            def zmq_run(k: int, endpoint: str = endpoint, counter: Any = counter) -> None:
+                transport = ZmqTransport(
+                    endpoint, session_name="bench", session_key="x", client_id=next(counter)
+                )
+                client = NetworkGymClient(transport)
+                records = client.connect(env_config)
+                for _ in range(k):
+                    records = client.step(action_for(records, value))
+                client.close()
+
+            rows.append((f"client.step over ZMQ loopback, {label} (replay in a child process)", zmq_run))
     print(
         f"#### In-memory protocol overhead per step ({n} users, {len(template)} records per measurement, "
         f"simulation replaced by a replay)\n"
@@ -170,6 +235,9 @@ def main() -> None:
         run(200)  # warm caches
         results[name] = per_step_us(run, steps, rounds)
         print(f"| {name} | {results[name][0]:.2f} | {results[name][1]:.2f} |")
+    for proc, pipe in children:
+        pipe.send("stop")
+        proc.join(10)
     median, best = results[rows[4][0]]
     print(
         f"\nTarget: ≤ 10 µs per step for the env's default path: {'met' if median <= 10 else 'NOT met'} at the "
