@@ -20,10 +20,13 @@ import numpy as np
 import pytest
 
 zmq = pytest.importorskip("zmq")
-from test_zmq_peers import wait_until  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_zmq_peers import action_for, action_plan, baseline, wait_until  # noqa: E402
 from zmq.auth.thread import ThreadAuthenticator  # noqa: E402
 
 import netgym_lite  # noqa: E402,F401  (registers the env)
+from netgym_lite.config import raw_env_config  # noqa: E402
 from netgym_lite.errors import NetgymError  # noqa: E402
 from netgym_lite.ipc.zmq_worker import ZmqWorker  # noqa: E402
 
@@ -301,3 +304,122 @@ def test_a_worker_env_error_reaches_the_client_as_a_typed_error() -> None:
         env.close()
         worker.stop()
         b.close()
+
+
+class BareBroker:
+    """Just a PLAIN ROUTER a worker connects to: the test plays the broker's side frame by frame."""
+
+    def __init__(self) -> None:
+        self.ctx = zmq.Context()
+        self.auth = ThreadAuthenticator(self.ctx)
+        self.auth.start()
+        self.auth.configure_plain(domain="*", passwords={"admin": "adminpw"})
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.plain_server = True
+        self.sock.bind("tcp://127.0.0.1:*")
+        self.endpoint = self.sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+
+    def recv(self, timeout_s: float = 5.0) -> list[bytes] | None:
+        return self.sock.recv_multipart() if self.sock.poll(int(timeout_s * 1000)) else None
+
+    def recv_for(self, client: bytes, timeout_s: float = 5.0) -> dict | None:
+        """The worker's next message to ``client`` (skipping hellos and others), decoded."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            frames = self.recv(max(0.0, deadline - time.monotonic()))
+            if frames is not None and frames[1] == client:
+                return json.loads(frames[2])
+        return None
+
+    def drain(self) -> None:
+        while self.recv(0.2) is not None:
+            pass
+
+    def close(self) -> None:
+        self.sock.close(0)
+        self.auth.stop()
+        self.ctx.term()
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids, max_size=4),
+    max_leaves=12,
+)
+_typed = st.fixed_dictionaries(
+    {"type": st.sampled_from(["env-start", "env-action", "env-end", "env-hello", "env-error", "bogus"])},
+    optional={"env": _json, "action_list": _json, "num_users": _json, "steps_per_episode": _json},
+)
+_payload = st.one_of(
+    st.binary(max_size=40),
+    _json.map(lambda v: json.dumps(v).encode()),
+    _typed.map(lambda v: json.dumps(v).encode()),
+)
+_frames = st.one_of(
+    st.tuples(st.sampled_from([b"alice-0", b"bob-1", b""]), _payload).map(list),
+    st.lists(st.binary(max_size=8), min_size=1, max_size=4),
+)
+
+
+def test_malformed_broker_messages_never_kill_a_worker_and_a_session_then_matches_the_baseline() -> None:
+
+    broker = BareBroker()
+    worker = ZmqWorker(broker.endpoint, session_key="adminpw", warm=False)
+    worker.start_thread()
+    try:
+        hello = broker.recv(10.0)
+        assert hello is not None and hello[1] == b"" and json.loads(hello[2])["type"] == "env-hello"
+        waddr = hello[0]
+        env_config = raw_env_config(None, num_users=4, steps_per_episode=3, episodes_per_session=2)
+        bad = [
+            [b"alice-0"],  # one frame
+            [b"alice-0", b"{}", b"extra"],
+            [b"alice-0", b"\xff\xfe"],
+            [b"alice-0", b"[1, 2]"],
+            [b"alice-0", b'{"type": 7}'],
+            [b"alice-0", b'{"type": "env-action", "action_list": []}'],  # no session
+            [b"alice-0", json.dumps(dict(env_config, env="qos_steer")).encode()],
+            [b"alice-0", json.dumps(dict(env_config, num_users=-1)).encode()],  # refused config
+        ]
+        for frames in bad:
+            broker.sock.send_multipart([waddr, *frames])
+        # in a session: a stale ts, NaN, the wrong shape, another client, then the broker's abort
+        broker.sock.send_multipart([waddr, b"alice-0", json.dumps(env_config).encode()])
+        first = broker.recv_for(b"alice-0")
+        while first is not None and first["type"] != "env-measurement":
+            first = broker.recv_for(b"alice-0")
+        assert first is not None
+        rec = action_for(first, 2)
+        broker.sock.send_multipart([waddr, b"bob-1", json.dumps(rec).encode()])  # not its client
+        assert broker.recv_for(b"bob-1")["type"] == "env-error"
+        nan = json.dumps(rec).replace("0.25", "NaN").encode()
+        broker.sock.send_multipart([waddr, b"alice-0", nan])
+        assert (
+            broker.recv_for(b"alice-0")["type"] == "env-error"
+        )  # the error ends the session (NetworkGym rule)
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(frames=_frames)
+        def fire(frames: list[bytes]) -> None:
+            broker.sock.send_multipart([waddr, *frames])
+
+        fire()
+        for client in (b"alice-0", b"bob-1", b""):  # a fuzzed env-start may have started a session: abort it
+            broker.sock.send_multipart([waddr, client, b'{"type":"env-end"}'])
+        assert wait_until(lambda: not worker.busy, 5.0)
+        broker.drain()
+        assert worker._thread is not None and worker._thread.is_alive()
+        # A good session now gives exactly the in-memory records.
+        plan = action_plan(5, seed=3)
+        broker.sock.send_multipart([waddr, b"carol-0", json.dumps(env_config).encode()])
+        msgs = [broker.recv_for(b"carol-0")]
+        for kind in plan:
+            assert msgs[-1] is not None and msgs[-1]["type"] == "env-measurement", msgs[-1]
+            broker.sock.send_multipart([waddr, b"carol-0", json.dumps(action_for(msgs[-1], kind)).encode()])
+            msgs.append(broker.recv_for(b"carol-0"))
+        assert [m["network_stats"] for m in msgs] == baseline(env_config, plan)
+        assert broker.recv_for(b"carol-0") == {"type": "env-end"}
+    finally:
+        worker.stop()
+        broker.close()
