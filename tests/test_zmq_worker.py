@@ -212,11 +212,11 @@ def test_worker_killed_or_frozen_mid_session_gives_its_client_an_env_error(how: 
         assert first is not None and first["type"] == "env-measurement", first
         t0 = time.monotonic()
         proc.send_signal(getattr(signal, how))
-        err = client.recv(5.0)
+        err = client.recv(8.0)
         elapsed = time.monotonic() - t0
-        assert err is not None and err["type"] == "env-error", err
+        assert err is not None and err["type"] == "env-error", (err, elapsed, server.workers.workers)
         assert "failed mid-session" in err["error_msg"] and "admin-7-" in err["error_msg"]
-        assert elapsed < 3.0, elapsed
+        assert elapsed < 4.0, elapsed  # heartbeats: 1.2 s timeout; slack for a loaded CI machine
         assert not server.workers.workers and not server.workers.client_worker
         client.send(action_for(first, 0))  # nothing is left of the session: a clear error, not a hang
         assert "no session" in client.recv()["error_msg"]
