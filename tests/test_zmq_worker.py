@@ -498,3 +498,50 @@ def test_worker_registers_again_with_a_restarted_server() -> None:
     finally:
         worker.stop()
         server.stop()
+
+
+def test_serve_no_embedded_and_worker_commands_run_a_session_and_stop_cleanly() -> None:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", NETGYM_LITE_SESSION_KEY="x")
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "netgym_lite.cli", "serve", "--port", "0", "--no-embedded"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
+    worker = None
+    try:
+        line = serve.stdout.readline()
+        match = re.search(r"listening on (tcp://\S+) .*workers connect to (tcp://\S+);", line)
+        assert match is not None, line
+        assert "kernels ready in 0.00 s" in line  # no embedded workers: no warm-up
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "netgym_lite.cli", "worker", "--server", match.group(2)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=env,
+        )
+        assert "serving nqos_split" in worker.stdout.readline()
+        client = RawClient(match.group(1), "alice")
+        try:
+            replies = run_raw_session(client, ENV_CONFIG, action_plan(5))
+            assert [r["type"] for r in replies] == ["env-measurement"] * 6
+            assert [r["network_stats"] for r in replies] == baseline(ENV_CONFIG, action_plan(5))
+        finally:
+            client.close()
+        time.sleep(0.2)  # let the worker's env-end arrive
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+        assert "stopped after 1 completed and 0 aborted sessions" in worker.stdout.read()
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(15) == 0
+        assert "stopped" in serve.stdout.read()
+    finally:
+        for proc in (worker, serve):
+            if proc is not None:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.communicate(timeout=10)

@@ -34,8 +34,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "serve",
         help="serve NetworkGym's protocol over ZeroMQ with embedded and/or external simulation workers",
-        description="Serve NetworkGym's northbound protocol (ZMQ ROUTER, PLAIN auth) with embedded "
-        "netgym-lite simulation workers. Needs pyzmq: pip install 'netgym-lite[zmq]'.",
+        description="Serve NetworkGym's northbound protocol (ZMQ ROUTER, PLAIN auth) to clients and its southbound "
+        "protocol to external workers (netgym-lite worker or NetworkGym's), with embedded netgym-lite simulation "
+        "workers unless --no-embedded. Needs pyzmq: pip install 'netgym-lite[zmq]'.",
     )
     p.add_argument("--port", type=_port, default=8088, help="northbound (client) port (default 8088)")
     p.add_argument(
