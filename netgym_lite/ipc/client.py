@@ -15,7 +15,7 @@ from typing import Any
 from netgym_lite import errors
 from netgym_lite.errors import NetgymError, ProtocolError
 from netgym_lite.ipc import messages as m
-from netgym_lite.ipc.transport import Transport
+from netgym_lite.ipc.transport import Transport, TransportTimeout
 
 _ERROR_TYPES: dict[str, type[NetgymError]] = {
     "ActionError": errors.ActionError,
@@ -43,8 +43,8 @@ class NetworkGymClient:
         validate: fully validate every measurement (records' keys and types; slower).
         retry_delay_s: NetworkGym's broker answers a second env-start from the same identity with an
             env-error "...Mapping Exits..." and drops the mapping; the client then retries the env-start once
-            after this delay, as NetworkGym's own ``reset()`` does (netgym-lite's server replaces the session
-            instead, so no retry happens there).
+            after this delay, as NetworkGym's own ``reset()`` does, dropping any reply that arrived meanwhile
+            (netgym-lite's server replaces the session instead, so no retry happens there).
 
     Attributes:
         last_ts: ts of the last measurement received (None before the first); action records must echo it.
@@ -54,7 +54,12 @@ class NetworkGymClient:
     """
 
     def __init__(
-        self, transport: Transport, *, timeout_s: float = 60.0, validate: bool = False, retry_delay_s: float = 1.0
+        self,
+        transport: Transport,
+        *,
+        timeout_s: float = 60.0,
+        validate: bool = False,
+        retry_delay_s: float = 1.0,
     ) -> None:
         self.transport = transport
         self.retry_delay_s = retry_delay_s
@@ -78,8 +83,18 @@ class NetworkGymClient:
             if "mapping exits" not in str(e).lower():
                 raise
         time.sleep(self.retry_delay_s)
+        self._drain()
         self.transport.send(start)
         return self.recv_measurement()
+
+    def _drain(self, limit: int = 1000) -> int:
+        """Drop replies already queued (a NetworkGym worker told to stop may still have sent a measurement)."""
+        for dropped in range(limit):
+            try:
+                self.transport.recv(0.0)
+            except TransportTimeout:
+                return dropped
+        return limit
 
     def send_action(self, action_list: dict | list[dict]) -> None:
         """Send an env-action carrying one action record or a list of them."""

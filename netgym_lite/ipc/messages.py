@@ -118,10 +118,14 @@ def validate_message(msg: object) -> str:
         validate_measurement(msg)
     elif mtype == ENV_ACTION:
         if "action_list" not in msg:
-            raise ProtocolError("action_list is missing: an env-action carries one record or a list of records")
+            raise ProtocolError(
+                "action_list is missing: an env-action carries one record or a list of records"
+            )
         al = msg["action_list"]
         if not isinstance(al, (Mapping, list)):
-            raise ProtocolError(f"action_list={al!r} is invalid: allowed one record (dict) or a list of records")
+            raise ProtocolError(
+                f"action_list={al!r} is invalid: allowed one record (dict) or a list of records"
+            )
     elif mtype == ENV_ERROR:
         if not isinstance(msg.get("error_msg"), str):
             raise ProtocolError(f"error_msg={msg.get('error_msg')!r} is invalid: allowed a string")
@@ -166,7 +170,9 @@ def validate_record(record: object, where: str = "record") -> None:
         if not isinstance(record[key], str):
             raise ProtocolError(f"{where}.{key}={record[key]!r} is invalid: allowed a string")
     if not isinstance(record["id"], list) or not isinstance(record["value"], list):
-        raise ProtocolError(f"{where}: id and value must be lists, got {record['id']!r} and {record['value']!r}")
+        raise ProtocolError(
+            f"{where}: id and value must be lists, got {record['id']!r} and {record['value']!r}"
+        )
     if len(record["id"]) != len(record["value"]):
         raise ProtocolError(
             f"{where} ({record['source']}::{record['name']}): id has {len(record['id'])} entries but "
@@ -232,11 +238,25 @@ def _as_finite(x: object, field: str, allowed: str) -> float:
     return xf
 
 
+_ORDERED_IDS: dict[int, list[int]] = {}
+
+
+def _ordered_ids(num_users: int) -> list[int]:
+    ids = _ORDERED_IDS.get(num_users)
+    if ids is None:
+        ids = _ORDERED_IDS[num_users] = list(range(1, num_users + 1))
+    return ids
+
+
 def _user_index(record: Mapping[str, Any], num_users: int, where: str, n_values: int) -> list[int]:
     """Map the record's values to user indices via ``id`` (1-based); positional when there is no id."""
     ids = record.get("id")
     if ids is None:
         return list(range(n_values))
+    # Fast path: the ids of a measurement record, 1..N in order (what every client sends).
+    if type(ids) is list and len(ids) == n_values == num_users and all(type(u) is int for u in ids):
+        if ids == _ordered_ids(num_users):
+            return range(num_users)  # type: ignore[return-value]
     if not isinstance(ids, list):
         raise ActionError(f"{where}.id={ids!r} is invalid: allowed a list of user ids 1..{num_users}")
     if len(ids) != n_values:
@@ -258,28 +278,33 @@ def _user_index(record: Mapping[str, Any], num_users: int, where: str, n_values:
 
 def _parse_split_ratio(record: Mapping[str, Any], num_users: int, where: str) -> np.ndarray:
     value = record.get("value")
-    shares = np.full(num_users, np.nan)
     if not isinstance(value, list):
         raise ActionError(
             f"{where}.value={value!r} is invalid: allowed a list of {num_users} Wi-Fi shares in [0, 1] "
             "(null = no action for that user) or [] (system default)"
         )
     if not value:
-        return shares  # system default for every user
+        return np.full(num_users, np.nan)  # system default for every user
     if len(value) != num_users:
         raise ActionError(
             f"{where}.value has {len(value)} entries: allowed exactly {num_users} (one per user) or [] "
             "(system default)"
         )
     idx = _user_index(record, num_users, where, len(value))
+    shares = [math.nan] * num_users
     for j, v in enumerate(value):
+        if type(v) is float and 0.0 <= v <= 1.0:  # fast path; NaN fails the comparison and is checked below
+            shares[idx[j]] = v
+            continue
         if v is None:
             continue
         f = _as_finite(v, f"{where}.value[{j}]", "a Wi-Fi share in [0, 1] or null")
         if not 0.0 <= f <= 1.0:
-            raise ActionError(f"{where}.value[{j}]={v!r} is out of range: allowed a Wi-Fi share in [0, 1] or null")
+            raise ActionError(
+                f"{where}.value[{j}]={v!r} is out of range: allowed a Wi-Fi share in [0, 1] or null"
+            )
         shares[idx[j]] = f
-    return shares
+    return np.array(shares, dtype=np.float64)
 
 
 def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str) -> np.ndarray:
@@ -287,7 +312,9 @@ def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str) -
     shares = np.full(num_users, np.nan)
     allowed_row = "a row of non-negative weights [wifi, lte] or [wifi, nr, lte] (link-id order), or null"
     if not isinstance(value, list):
-        raise ActionError(f"{where}.value={value!r} is invalid: allowed a list of {num_users} rows, each {allowed_row}")
+        raise ActionError(
+            f"{where}.value={value!r} is invalid: allowed a list of {num_users} rows, each {allowed_row}"
+        )
     if not value:
         return shares
     if len(value) != num_users:
@@ -301,10 +328,15 @@ def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str) -
             continue
         if not isinstance(row, list) or len(row) not in (2, 3):
             raise ActionError(f"{where}.value[{j}]={row!r} is invalid: allowed {allowed_row}")
-        w = [_as_finite(x, f"{where}.value[{j}][{k}]", "a non-negative finite weight") for k, x in enumerate(row)]
+        w = [
+            _as_finite(x, f"{where}.value[{j}][{k}]", "a non-negative finite weight")
+            for k, x in enumerate(row)
+        ]
         for k, x in enumerate(w):
             if x < 0:
-                raise ActionError(f"{where}.value[{j}][{k}]={row[k]!r} is out of range: allowed a weight >= 0")
+                raise ActionError(
+                    f"{where}.value[{j}][{k}]={row[k]!r} is out of range: allowed a weight >= 0"
+                )
         if len(w) == 3:
             if w[1] != 0:
                 raise ActionError(
@@ -342,7 +374,7 @@ def parse_action(action_list: object, *, num_users: int, last_ts: int | float | 
         raise ActionError(
             f"action_list={action_list!r} is invalid: allowed one action record (dict) or a list of records"
         )
-    shares = np.full(num_users, np.nan)
+    shares = None
     seen_key: str | None = None
     for i, rec in enumerate(records):
         where = f"action_list[{i}]" if isinstance(action_list, list) else "action_list"
@@ -365,4 +397,4 @@ def parse_action(action_list: object, *, num_users: int, last_ts: int | float | 
             )
         seen_key = key
         shares = parser(rec, num_users, where)
-    return shares
+    return shares if shares is not None else np.full(num_users, np.nan)

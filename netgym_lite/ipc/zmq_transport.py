@@ -54,10 +54,18 @@ def parse_identity(identity: str) -> tuple[str, int]:
     return words[0], int(words[-1])
 
 
+#: One strict, compact encoder shared by every encode (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+
+
 def encode_message(msg: dict) -> bytes:
-    """A message as one UTF-8 strict-JSON frame (ProtocolError when it is not JSON-serialisable)."""
+    """A message as one UTF-8 strict-JSON frame (ProtocolError when it is not JSON-serialisable).
+
+    Compact separators: what NetworkGym's client sends is indented, but any JSON is the same message to its
+    ``json.loads``; the compact form is ~25 % shorter and quicker to encode and decode.
+    """
     try:
-        return json.dumps(msg, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        return _ENCODER.encode(msg).encode("utf-8")
     except (TypeError, ValueError) as e:
         mtype = msg.get("type") if isinstance(msg, dict) else None
         raise ProtocolError(f"message type={mtype!r} is not JSON-serialisable: {e}") from e
@@ -118,8 +126,9 @@ class ZmqTransport:
             sock.connect(endpoint)
         except Exception as e:
             sock.close(linger=0)
-            raise ConfigError(f"server={endpoint!r} is invalid ({e}): allowed a ZMQ endpoint like "
-                              "'tcp://127.0.0.1:8088'") from e
+            raise ConfigError(
+                f"server={endpoint!r} is invalid ({e}): allowed a ZMQ endpoint like 'tcp://127.0.0.1:8088'"
+            ) from e
         self._sock = sock
         # A refused login never produces a reply; the socket monitor reports it so recv() can say so at once.
         self._monitor = sock.get_monitor_socket(
@@ -143,7 +152,9 @@ class ZmqTransport:
         try:
             self._sock.send(data, copy=len(data) < 65536)
         except self._zmq.Again as e:
-            raise TransportTimeout(f"could not send to {self.endpoint} (queue full, server unreachable)") from e
+            raise TransportTimeout(
+                f"could not send to {self.endpoint} (queue full, server unreachable)"
+            ) from e
 
     def send_raw(self, frames: list[bytes]) -> None:
         """Send raw frames (for tests and tools that speak the wire format directly)."""
