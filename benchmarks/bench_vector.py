@@ -42,7 +42,7 @@ def main() -> None:
     args = ap.parse_args()
     sizes = (1, 8, 64) if args.quick else (1, 8, 64, 256)
     steps = 20 if args.quick else 100
-    print("| env | single env | sync x8 | " + " | ".join(f"native x{n}" for n in sizes) + " |")
+    print("| env | single env | sync x8 | " + " | ".join(f"native x{n} (serial / parallel)" for n in sizes) + " |")
     print("|---|---|---|" + "---|" * len(sizes))
     for env_id in netgym_lite.ENVS:
         single = gym.make(env_id)
@@ -52,9 +52,12 @@ def main() -> None:
         row.append(f"{rate(sync, steps, True):,.0f}")
         sync.close()
         for n in sizes:
-            venv = gym.make_vec(env_id, num_envs=n)
-            row.append(f"{rate(venv, max(steps // max(n // 8, 1), 10), True):,.0f}")
-            venv.close()
+            cells = []
+            for parallel in (False, True):
+                venv = gym.make_vec(env_id, num_envs=n, parallel=parallel)
+                cells.append(f"{rate(venv, max(steps // max(n // 8, 1), 10), True):,.0f}")
+                venv.close()
+            row.append(" / ".join(cells))
         print(f"| {env_id} | " + " | ".join(row) + " |", flush=True)
     print("\n(sub-env steps per wall second; native = one numba call per step for all sub-envs, "
           f"numba threads: {numba.get_num_threads()})")

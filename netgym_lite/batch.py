@@ -11,16 +11,21 @@ from __future__ import annotations
 import numpy as np
 from numba import typed
 
-from netgym_lite.core.batch import run_batch
+from netgym_lite.core.batch import run_batch_parallel, run_batch_serial
 from netgym_lite.errors import NetgymError
 from netgym_lite.models.measurement import METRIC_KEYS
 from netgym_lite.sim import Simulation
 
 
 class SimulationBatch:
-    """Simulations advanced together; all must share the scenario shape (users, APs, slices, transport)."""
+    """Simulations advanced together; all must share the scenario shape (users, APs, slices, transport).
 
-    def __init__(self, sims: list[Simulation]) -> None:
+    ``parallel``: spread the simulations over numba's threads (``numba.set_num_threads``); worth it on idle cores
+    with several simulations per thread, a loss when the cores are busy (benchmarks/bench_vector.py measures it).
+    """
+
+    def __init__(self, sims: list[Simulation], parallel: bool = False) -> None:
+        self._run = run_batch_parallel if parallel else run_batch_serial
         if not sims:
             raise NetgymError("a simulation batch needs at least one simulation")
         self.sims = list(sims)
@@ -30,6 +35,8 @@ class SimulationBatch:
         n, users = len(sims), sims[0].num_users
         self._states = typed.List([sim.state for sim in sims])
         self._params = typed.List([sim.params for sim in sims])
+        # numba compiles a typed list's setitem on first use (seconds): pay it here, not at the first new session
+        self._states[0], self._params[0] = sims[0].state, sims[0].params
         self._open = np.zeros(n, dtype=np.bool_)  # the last interval's counters are not closed yet
         self.tables = np.zeros((n, len(METRIC_KEYS), users))
         self._units = np.full((n, users), -1, dtype=np.int64)
@@ -59,7 +66,7 @@ class SimulationBatch:
         for i, sim in enumerate(self.sims):
             self._apply[i], self._move_ms[i], self._t_end[i] = sim.prepare_interval()
             self._units[i] = sim.action_units
-        run_batch(self._states, self._params, self._units, self._open, self._apply, self._move_ms, self._t_end,
+        self._run(self._states, self._params, self._units, self._open, self._apply, self._move_ms, self._t_end,
                   self.tables)
         for i, sim in enumerate(self.sims):
             sim.finish_interval(self._t_end[i])

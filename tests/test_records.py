@@ -13,8 +13,8 @@ import json
 import numpy as np
 import pytest
 
-from netgym_lite.config import load_config
 from netgym_lite import records as records_module
+from netgym_lite.config import load_config
 from netgym_lite.config_types import Position, ScenarioConfig
 from netgym_lite.sim import Simulation
 

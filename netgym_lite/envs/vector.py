@@ -50,13 +50,15 @@ class NetworkGymVectorEnv(VectorEnv):
     Args:
         env_class: the single env's class (:class:`~netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`, ...).
         num_envs: number of sub-envs (≥ 1).
+        parallel: run the sub-envs on numba's threads (default: off; on pays with idle cores and many sub-envs
+            per thread, see benchmarks/bench_vector.py).
         scenario, reward_type, **overrides: as the single env's constructor (one scenario for all sub-envs).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
     def __init__(self, env_class: type[NetworkGymEnv], num_envs: int, scenario: Any = None, *,
-                 reward_type: str | None = None, **overrides: Any) -> None:
+                 reward_type: str | None = None, parallel: bool = False, **overrides: Any) -> None:
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ConfigError(f"num_envs={num_envs!r} is invalid: allowed an integer >= 1")
         for key in ("server", "transport", "render_mode"):
@@ -75,6 +77,7 @@ class NetworkGymVectorEnv(VectorEnv):
         self.spec = None
         self._keys = env_class.RECORD_KEYS
         self._batch: SimulationBatch | None = None
+        self._parallel = bool(parallel)
         self._sessions: list[_Session] = []
         self._rngs = [seeding.np_random(None)[0] for _ in range(num_envs)]
         self._ever_started = [False] * num_envs
@@ -125,7 +128,7 @@ class NetworkGymVectorEnv(VectorEnv):
                 raise ConfigError(f"seed has {len(seeds)} entries: allowed one per sub-env ({self.num_envs})")
         sims = [self._new_session(i, s) for i, s in enumerate(seeds)]
         if self._batch is None:
-            self._batch = SimulationBatch(sims)
+            self._batch = SimulationBatch(sims, parallel=self._parallel)
         else:
             for i, sim in enumerate(sims):
                 self._batch.replace(i, sim)
