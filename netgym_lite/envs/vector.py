@@ -50,15 +50,16 @@ class NetworkGymVectorEnv(VectorEnv):
     Args:
         env_class: the single env's class (:class:`~netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`, ...).
         num_envs: number of sub-envs (≥ 1).
-        parallel: run the sub-envs on numba's threads (default: off; on pays with idle cores and many sub-envs
-            per thread, see benchmarks/bench_vector.py).
+        parallel: run the sub-envs on numba's threads; default (None): when there are at least two sub-envs per
+            thread. It pays on idle cores (1.5x at 8-64 sub-envs on 2 cores) and costs when other work keeps the
+            cores busy (benchmarks/bench_vector.py measures both).
         scenario, reward_type, **overrides: as the single env's constructor (one scenario for all sub-envs).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
     def __init__(self, env_class: type[NetworkGymEnv], num_envs: int, scenario: Any = None, *,
-                 reward_type: str | None = None, parallel: bool = False, **overrides: Any) -> None:
+                 reward_type: str | None = None, parallel: bool | None = None, **overrides: Any) -> None:
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ConfigError(f"num_envs={num_envs!r} is invalid: allowed an integer >= 1")
         for key in ("server", "transport", "render_mode"):
@@ -77,7 +78,9 @@ class NetworkGymVectorEnv(VectorEnv):
         self.spec = None
         self._keys = env_class.RECORD_KEYS
         self._batch: SimulationBatch | None = None
-        self._parallel = bool(parallel)
+        import numba
+
+        self._parallel = num_envs >= 2 * numba.get_num_threads() if parallel is None else bool(parallel)
         self._sessions: list[_Session] = []
         self._rngs = [seeding.np_random(None)[0] for _ in range(num_envs)]
         self._ever_started = [False] * num_envs
