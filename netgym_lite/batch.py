@@ -61,13 +61,16 @@ class SimulationBatch:
         self._params[i] = sim.params
         self._open[i] = False
 
-    def advance(self) -> None:
-        """Run the next interval of every simulation (each with its pending action) in one numba call."""
-        for i, sim in enumerate(self.sims):
+    def advance(self, active: np.ndarray | None = None) -> None:
+        """Run the next interval of every simulation (or of those with ``active[i]``), each with its pending
+        action, in one numba call."""
+        active = np.ones(len(self.sims), dtype=np.bool_) if active is None else np.asarray(active, dtype=np.bool_)
+        for i in np.flatnonzero(active):
+            sim = self.sims[i]
             self._apply[i], self._move_ms[i], self._t_end[i] = sim.prepare_interval()
             self._units[i] = sim.action_units
         self._run(self._states, self._params, self._units, self._open, self._apply, self._move_ms, self._t_end,
-                  self.tables)
-        for i, sim in enumerate(self.sims):
-            sim.finish_interval(self._t_end[i])
-        self._open[:] = True
+                  self.tables, active)
+        for i in np.flatnonzero(active):
+            self.sims[i].finish_interval(self._t_end[i])
+        self._open[active] = True

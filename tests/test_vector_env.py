@@ -87,3 +87,62 @@ def test_bad_inputs_are_named() -> None:
         venv.step(np.array([[0.5, 0.5], [2.0, 0.0]]))
     with pytest.raises(ActionError, match="shape"):
         venv.step(np.zeros((3, 2)))
+
+
+def _single_run_same_step(env_id: str, overrides: dict, seed: int, actions: list) -> list:
+    """Sub-env i under same-step autoreset: (obs after the step or after the reset, reward, flags, final obs)."""
+    env = gym.make(env_id, **overrides)
+    obs, _ = env.reset(seed=seed)
+    out = []
+    for a in actions:
+        obs, reward, term, trunc, _ = env.step(a)
+        final = None
+        if term or trunc:
+            final = obs
+            obs, _ = env.reset()
+        out.append((obs, reward, term, trunc, final))
+    env.close()
+    return out
+
+
+@pytest.mark.parametrize("env_id", ["netgym-lite/TrafficMgmt-v0", "netgym-lite/NetworkSlicing-v0"])
+def test_same_step_autoreset_equals_a_single_env(env_id: str) -> None:
+    overrides = CASES[env_id]
+    n, steps, seed = 2, 9, 7
+    venv = gym.make_vec(env_id, num_envs=n, autoreset_mode="same_step", **overrides)
+    actions = _actions(venv.action_space, steps, seed=2)
+    venv.reset(seed=seed)
+    got: list[list] = [[] for _ in range(n)]
+    for a in actions:
+        obs, rewards, term, trunc, info = venv.step(a)
+        for i in range(n):
+            final = info["final_obs"][i] if info.get("_final_obs", np.zeros(n, bool))[i] else None
+            got[i].append((obs[i], rewards[i], bool(term[i]), bool(trunc[i]), final))
+    for i in range(n):
+        want = _single_run_same_step(env_id, overrides, seed + i, [a[i] for a in actions])
+        for k, (w, g) in enumerate(zip(want, got[i], strict=True)):
+            np.testing.assert_array_equal(g[0], w[0], err_msg=f"sub-env {i}, step {k}")
+            assert (g[1], g[2], g[3]) == (w[1], w[2], w[3])
+            assert (g[4] is None) == (w[4] is None)
+            if w[4] is not None:
+                np.testing.assert_array_equal(g[4], w[4])
+
+
+def test_stable_baselines3_trains_on_the_native_vector_env() -> None:
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3 import PPO
+
+    from netgym_lite.envs.sb3_vec_env import make_sb3_vec_env
+
+    vec = make_sb3_vec_env("netgym-lite/TrafficMgmt-v0", num_envs=4, seed=0, num_users=2, steps_per_episode=4,
+                           episodes_per_session=2)
+    model = PPO("MlpPolicy", vec, n_steps=8, batch_size=16, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=64)
+    assert model.num_timesteps == 64
+    vec.reset()
+    obs, rewards, dones, infos = None, None, np.zeros(4, bool), []
+    for _ in range(4):  # the 4th step ends every sub-env's episode
+        obs, rewards, dones, infos = vec.step(np.full((4, 2), 0.5, dtype=np.float32))
+    assert dones.all() and all("terminal_observation" in info for info in infos)
+    assert all(info["TimeLimit.truncated"] for info in infos)  # truncated, not the session's end
+    vec.close()

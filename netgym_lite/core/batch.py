@@ -20,7 +20,10 @@ from .jit import kernel
 
 
 @kernel(inline="always", _nrt=True)
-def _advance_one(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, i) -> None:
+def _advance_one(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, active,
+                 i) -> None:
+    if not active[i]:
+        return
     s = states[i]
     p = params[i]
     if close_first[i]:
@@ -30,16 +33,17 @@ def _advance_one(states, params, action_units, close_first, apply_action, move_m
 
 
 @kernel(_nrt=True)  # typed lists are reference counted: NRT on for these entry points only
-def run_batch_serial(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables) -> None:
-    """For every simulation i: close its last interval if ``close_first[i]``, run the next interval
-    (``run_interval`` with row i of the arguments), and measure it into ``tables[i]``."""
+def run_batch_serial(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, active) -> None:
+    """For every simulation i with ``active[i]``: close its last interval if ``close_first[i]``, run the next
+    interval (``run_interval`` with row i of the arguments), and measure it into ``tables[i]``."""
     for i in range(len(states)):
-        _advance_one(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, i)
+        _advance_one(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, active,
+                     i)
 
 
 @kernel(parallel=True, _nrt=True)
-def run_batch_parallel(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables) -> None:
+def run_batch_parallel(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, active) -> None:
     """:func:`run_batch_serial` with the simulations spread over numba's threads."""
     for j in prange(len(states)):
-        _advance_one(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables,
+        _advance_one(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, active,
                      np.int64(j))  # prange counts in uint64; typed lists index with int64

@@ -50,6 +50,9 @@ class NetworkGymVectorEnv(VectorEnv):
     Args:
         env_class: the single env's class (:class:`~netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`, ...).
         num_envs: number of sub-envs (≥ 1).
+        autoreset_mode: ``"next_step"`` (Gymnasium's default) or ``"same_step"`` (the ended sub-env is reset within
+            the same ``step``; its last observation and info go in ``info["final_obs"]`` / ``info["final_info"]``,
+            as Stable-Baselines3's VecEnv expects).
         parallel: run the sub-envs on numba's threads; default (None): when there are at least two sub-envs per
             thread. It pays on idle cores (1.5x at 8-64 sub-envs on 2 cores) and costs when other work keeps the
             cores busy (benchmarks/bench_vector.py measures both).
@@ -59,7 +62,8 @@ class NetworkGymVectorEnv(VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
     def __init__(self, env_class: type[NetworkGymEnv], num_envs: int, scenario: Any = None, *,
-                 reward_type: str | None = None, parallel: bool | None = None, **overrides: Any) -> None:
+                 reward_type: str | None = None, parallel: bool | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, **overrides: Any) -> None:
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ConfigError(f"num_envs={num_envs!r} is invalid: allowed an integer >= 1")
         for key in ("server", "transport", "render_mode"):
@@ -68,6 +72,13 @@ class NetworkGymVectorEnv(VectorEnv):
                                   "process): allowed vectorization_mode='sync' or 'async' for that")
             overrides.pop(key, None)
         # The single env is the source of truth for the config, spaces and adapters; its server stays idle.
+        modes = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}
+        mode = autoreset_mode if isinstance(autoreset_mode, AutoresetMode) else modes.get(str(autoreset_mode))
+        if mode not in modes.values():
+            raise ConfigError(f"autoreset_mode={autoreset_mode!r} is invalid: allowed 'next_step' or 'same_step' "
+                              "(or gymnasium.vector.AutoresetMode.NEXT_STEP / SAME_STEP)")
+        self.autoreset_mode = mode
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.face = env_class(scenario, reward_type=reward_type, **overrides)
         self.num_envs = num_envs
         self.cfg = self.face.cfg
@@ -154,15 +165,7 @@ class NetworkGymVectorEnv(VectorEnv):
         for i in range(n):
             session = self._sessions[i]
             if was_reset[i]:
-                if self._terminated[i] or not session.in_session:
-                    self._batch.replace(i, self._new_session(i, None))
-                else:  # the next episode of the same session: the last action again, as reset() sends it
-                    self.face._apply_to_sim(session.last_action, self._batch.sims[i])
-                    session.episode += 1
-                    session.measurement += 1
-                    session.step = 1
-                    if session.measurement >= self.face.measurements_per_session:
-                        session.in_session = False
+                self._begin_reset(i)
                 continue
             try:
                 validated = self.face._validate_action(actions[i])
@@ -184,9 +187,39 @@ class NetworkGymVectorEnv(VectorEnv):
             observations.append(obs)
             if not was_reset[i]:
                 rewards[i] = reward
-        self._autoreset = terminated | truncated
+        infos = self._infos()
+        done = terminated | truncated
         self._terminated = terminated.copy()
-        return np.stack(observations), rewards, terminated, truncated, self._infos()
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
+            infos["final_obs"] = np.array([observations[i] if done[i] else None for i in range(n)], dtype=object)
+            infos["_final_obs"] = done.copy()
+            infos["final_info"] = {key: value.copy() for key, value in infos.items() if key[0] != "_"
+                                   and key not in ("final_obs",)}
+            infos["_final_info"] = done.copy()
+            for i in np.flatnonzero(done):
+                self._begin_reset(int(i))
+            self._batch.advance(done)
+            for i in np.flatnonzero(done):
+                observations[i] = self._observe(int(i))[0]
+            infos.update(self._infos())
+            done[:] = False
+        self._autoreset = done
+        return np.stack(observations), rewards, terminated, truncated, infos
+
+    def _begin_reset(self, i: int) -> None:
+        """Set sub-env i up for its reset interval: a new session after a termination, else the next episode of
+        its session with the last action again (as the single env's ``reset()`` sends it)."""
+        assert self._batch is not None
+        session = self._sessions[i]
+        if self._terminated[i] or not session.in_session:
+            self._batch.replace(i, self._new_session(i, None))
+            return
+        self.face._apply_to_sim(session.last_action, self._batch.sims[i])
+        session.episode += 1
+        session.measurement += 1
+        session.step = 1
+        if session.measurement >= self.face.measurements_per_session:
+            session.in_session = False
 
     def close_extras(self, **kwargs: Any) -> None:
         """Release the simulations and the idle single-env face."""

@@ -45,6 +45,16 @@ def _min_backlogged_served(s, p, channel: int, exclude: int) -> float:
 
 
 @kernel(inline="always")
+def _in_txop(s, p, user: int) -> bool:
+    """The user's packets are on the air in some channel's TXOP (at most one at a time: the TXOP pops them
+    from the user's queue when it ends)."""
+    for channel in range(p.num_channels):
+        if s.wifi_busy[channel] and s.wifi_txop_user[channel] == user:
+            return True
+    return False
+
+
+@kernel(inline="always")
 def wifi_enqueue(s, p, t_ms: float, pid: int) -> None:
     """A packet reaches the AP: queue it (or drop it when the queue is full) and wake the channel."""
     user = s.pkt_user[pid]
@@ -74,6 +84,8 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
             continue
         if p.ap_channel[s.wifi_ap[user]] != channel:
             continue
+        if p.handover and _in_txop(s, p, user):
+            continue  # handed over mid-TXOP: its queue is still being served on the old AP's channel
         if chosen < 0 or s.user_prio[user] > s.user_prio[chosen] or (
                 s.user_prio[user] == s.user_prio[chosen] and s.wifi_served_bytes[user] < s.wifi_served_bytes[chosen]):
             chosen = user  # high-priority flows first (dynamic flow prioritisation), then byte-fair
@@ -124,10 +136,13 @@ def _backlogged_aps(s, p, channel: int) -> int:
 def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     """The TXOP ends: its A-MPDU reaches the station (unless it collided); the channel serves the next."""
     s.wifi_busy[channel] = False
+    user = s.wifi_txop_user[channel]
     if not s.wifi_txop_collided[channel]:
-        user = s.wifi_txop_user[channel]
         s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
         for _ in range(s.wifi_txop_npkts[channel]):
             gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
         tcp_flush_ack(s, p, t_ms, user)
     wifi_try_start(s, p, t_ms, channel)
+    now_on = p.ap_channel[s.wifi_ap[user]]
+    if p.handover and now_on != channel:
+        wifi_try_start(s, p, t_ms, now_on)  # handed over during the TXOP: its new AP may serve it now
