@@ -29,15 +29,15 @@ def build_training_env(args: argparse.Namespace) -> Any:
 
     from netgym_lite.cli import _parse_set
     from netgym_lite.commands.eval import make_env
-    from netgym_lite.envs.wrappers import EpisodeIndexInfo, StudyObservation
+    from netgym_lite.envs.wrappers import StudyObservation
 
     overrides = _parse_set(args.set or [])
     if args.steps_per_episode is not None:
         overrides["steps_per_episode"] = args.steps_per_episode
     env = make_env(args.env, args.scenario, args.reward_type, overrides)
     env = StudyObservation(env) if args.obs == "study" else env
-    # SB3's MlpPolicy wants a 1-D observation; SB3's Monitor owns info["episode"].
-    return EpisodeIndexInfo(FlattenObservation(env))
+    # SB3's MlpPolicy wants a 1-D observation.
+    return FlattenObservation(env)
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -260,7 +260,8 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ``reset(seed=s)`` always ends the running session and starts a new one with ``random_seed = s``: the same
     seed gives the same run. The first ``reset()`` without a seed uses the scenario's ``random_seed`` (2).
-    ``info`` carries ``network_stats`` (the raw records), ``ts`` (sim ms), ``step`` (1..L), ``episode``,
+    ``info`` carries ``network_stats`` (the raw records), ``ts`` (sim ms), ``step`` (1..L),
+    ``episode_index`` (1..E; not ``episode``, which Gymnasium's and SB3's episode statistics own),
     ``measurement`` (1..L·E) and ``session_seed``.
 
     ## Arguments
@@ -374,7 +375,7 @@ class TrafficMgmtEnv(gym.Env[np.ndarray, np.ndarray]):
             "network_stats": self._records,
             "ts": self.client.last_ts,
             "step": self._step,
-            "episode": self._episode,
+            "episode_index": self._episode,
             "measurement": self._measurement,
             "session_seed": self._session_seed,
         }
