@@ -27,8 +27,21 @@ def full_records(n: int, base: float) -> list[dict]:
 
 def test_feature_order_is_the_studys() -> None:
     assert STUDY_FEATURE_NAMES == (
-        "lte_max_rate", "wifi_max_rate", "tx_rate", "lte_rate", "wifi_rate", "lte_owd", "wifi_owd",
-        "lte_max_owd", "wifi_max_owd", "wifi_cell_id", "lte_traffic_ratio", "wifi_traffic_ratio", "x_loc", "y_loc")
+        "lte_max_rate",
+        "wifi_max_rate",
+        "tx_rate",
+        "lte_rate",
+        "wifi_rate",
+        "lte_owd",
+        "wifi_owd",
+        "lte_max_owd",
+        "wifi_max_owd",
+        "wifi_cell_id",
+        "lte_traffic_ratio",
+        "wifi_traffic_ratio",
+        "x_loc",
+        "y_loc",
+    )
 
 
 def test_values_are_divided_by_100_except_the_cell_id() -> None:
