@@ -134,3 +134,49 @@ def test_bad_policy_and_dataset_id_are_named(tmp_path, capsys) -> None:
     assert "--policy='greedy' is invalid" in capsys.readouterr().err
     assert main(["collect", "--dataset-id", "bad id!", "--out", str(tmp_path), "-q"]) == 2
     assert "--dataset-id='bad id!' is invalid" in capsys.readouterr().err
+
+
+def test_a_trained_model_is_a_behaviour_policy(tmp_path, monkeypatch, capsys) -> None:
+    pytest.importorskip("minari")
+    pytest.importorskip("stable_baselines3")
+    monkeypatch.delenv("MINARI_DATASETS_PATH", raising=False)
+    model = tmp_path / "a2c"
+    assert (
+        main(
+            [
+                "train",
+                "--algo",
+                "A2C",
+                "--timesteps",
+                "20",
+                "--save",
+                str(model),
+                "--steps-per-episode",
+                "5",
+                "--no-check",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "collect",
+                "--model",
+                str(model),
+                "--seeds",
+                "1",
+                "--steps-per-episode",
+                "4",
+                "--out",
+                str(tmp_path / "ds"),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert "netgym-lite/traffic-mgmt/model-a2c-v0: 1 episodes, 3 steps" in capsys.readouterr().out
+    ds = load(tmp_path / "ds", monkeypatch, "netgym-lite/traffic-mgmt/model-a2c-v0")
+    (ep,) = list(ds.iterate_episodes())
+    assert ep.actions.shape == (3, 4) and all(ds.action_space.contains(a) for a in ep.actions)
