@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from netgym_lite.agents import make_agent  # noqa: E402
+from netgym_lite.cli import _parse_set  # noqa: E402
 from netgym_lite.commands.eval import evaluate, make_env, welch_t_test  # noqa: E402
 
 POLICIES = ("system_default", "argmax", "argmin", "utility_argmax", "utility_logistic", "random")
@@ -58,12 +59,20 @@ def main() -> None:
         help="override the study's L = 1000 (shorter = faster, less faithful)",
     )
     parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated agent names")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="env_config override, VALUE as JSON (repeatable), e.g. "
+        "--set 'wifi={\"enable_rx_signal_based_handover\": false}'",
+    )
     parser.add_argument("--json", default=None, help="also write the results as JSON")
     args = parser.parse_args()
     seeds = parse_seeds(args.seeds)
     names = [n.strip() for n in args.policies.split(",") if n.strip()]
 
-    overrides = {"episodes_per_session": 1}
+    overrides = {**_parse_set(args.set), "episodes_per_session": 1}
     if args.steps_per_episode is not None:
         overrides["steps_per_episode"] = args.steps_per_episode
     env = make_env("traffic_mgmt", "offline_rl_study", "normalized_utility", overrides)
@@ -77,8 +86,9 @@ def main() -> None:
         env.close()
 
     ranked = sorted(results, key=lambda r: -r.summary()["reward_mean"])
+    changed = f", overrides {' '.join(args.set)}" if args.set else ""
     print(
-        f"Study setting (scenarios/offline_rl_study.json, normalized_utility), {len(seeds)} seeds "
+        f"Study setting (scenarios/offline_rl_study.json{changed}, normalized_utility), {len(seeds)} seeds "
         f"({args.seeds}), one episode of L = {length} measurements ({length - 1} rewarded steps) per seed; "
         f"{wall:.0f} s wall.\n"
     )
