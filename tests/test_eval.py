@@ -74,15 +74,33 @@ def test_welch_t_test_by_hand_and_degenerate_cases() -> None:
         welch_t_test([1.0], [1.0, 2.0])
 
 
-def test_welch_t_test_agrees_with_scipy() -> None:
-    stats = pytest.importorskip("scipy.stats")
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        a, b = rng.normal(0.5, 1.0, 8), rng.normal(0.0, 3.0, 11)
-        ours = welch_t_test(a, b)
-        ref = stats.ttest_ind(a, b, equal_var=False, alternative="greater")
-        assert ours.t == pytest.approx(ref.statistic, rel=1e-10)
-        assert ours.p_greater == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-15)
+# Oracle: scipy 1.17.1, stats.ttest_ind(a, b, equal_var=False, alternative="greater") -> (t, p, df).
+SCIPY_WELCH = [
+    (
+        [0.3, 1.2, 0.8, 1.9, 0.4, 1.1, 0.7, 1.5],
+        [-0.5, 2.6, -3.1, 0.9, 1.4, -1.2, 0.2, 3.3, -0.8, 0.6, -2.0],
+        (1.4144704676843505, 0.09116733353025284, 12.150580052574432),
+    ),
+    (
+        [25.9, 25.1, 26.4, 25.7, 26.0, 24.8, 26.2, 25.5, 25.9, 26.6],
+        [-25.3, -24.1, -26.9, -25.8, -23.9, -26.2, -24.7, -25.0, -25.6, -27.1],
+        (133.10523841446766, 1.0214645905418091e-22, 13.477549097660336),
+    ),
+    (
+        [1.0, 2.0, 3.0, 4.0],
+        [2.5, 3.5, 1.5, 4.5, 3.0],
+        (-0.6123724356957945, 0.7187024739605603, 6.047244094488191),
+    ),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), SCIPY_WELCH)
+def test_welch_t_test_agrees_with_scipy(a, b, expected) -> None:
+    ours = welch_t_test(a, b)
+    t, p, df = expected
+    assert ours.t == pytest.approx(t, rel=1e-10)
+    assert ours.df == pytest.approx(df, rel=1e-10)
+    assert ours.p_greater == pytest.approx(p, rel=1e-8)
 
 
 def test_evaluate_runs_k_episodes_per_seed_and_sums_step_rewards(fake_sim) -> None:
