@@ -45,6 +45,8 @@ class Args:
     """seed of the experiment (session seeds are seed, seed + 1, ...)"""
     torch_deterministic: bool = True
     """torch.backends.cudnn.deterministic"""
+    torch_threads: int = 1
+    """torch CPU threads (1 is fastest for this small network; more spin-wait on a shared machine)"""
     env_id: str = "netgym-lite/TrafficMgmt-v0"
     """the id of the environment"""
     scenario: str = "traffic_mgmt"
@@ -112,14 +114,18 @@ def parse_args() -> Args:
 
 def make_env(args: Args, idx: int):
     def thunk() -> gym.Env:
-        env = gym.make(args.env_id, scenario=args.scenario, steps_per_episode=args.steps_per_episode,
-                       reward_type=args.reward_type)
+        env = gym.make(
+            args.env_id,
+            scenario=args.scenario,
+            steps_per_episode=args.steps_per_episode,
+            reward_type=args.reward_type,
+        )
         if args.study_obs:
             env = StudyObservation(env)
         else:
             env = gym.wrappers.TransformObservation(
-                env, lambda o: o / 100.0,
-                gym.spaces.Box(0.0, np.inf, env.observation_space.shape, np.float32))
+                env, lambda o: o / 100.0, gym.spaces.Box(0.0, np.inf, env.observation_space.shape, np.float32)
+            )
         env = gym.wrappers.FlattenObservation(env)
         env = gym.wrappers.ClipAction(env)
         return env
@@ -139,13 +145,17 @@ class Agent(nn.Module):
         obs_dim = int(np.prod(envs.single_observation_space.shape))
         act_dim = int(np.prod(envs.single_action_space.shape))
         self.critic = nn.Sequential(
-            layer_init(nn.Linear(obs_dim, 64)), nn.Tanh(),
-            layer_init(nn.Linear(64, 64)), nn.Tanh(),
+            layer_init(nn.Linear(obs_dim, 64)),
+            nn.Tanh(),
+            layer_init(nn.Linear(64, 64)),
+            nn.Tanh(),
             layer_init(nn.Linear(64, 1), std=1.0),
         )
         self.actor_mean = nn.Sequential(
-            layer_init(nn.Linear(obs_dim, 64)), nn.Tanh(),
-            layer_init(nn.Linear(64, 64)), nn.Tanh(),
+            layer_init(nn.Linear(obs_dim, 64)),
+            nn.Tanh(),
+            layer_init(nn.Linear(64, 64)),
+            nn.Tanh(),
             layer_init(nn.Linear(64, act_dim), std=0.01),
         )
         # Wi-Fi shares live in [0, 1]: start the mean at 0.5 and the std at 0.25
@@ -185,6 +195,7 @@ def main(args: Args) -> dict:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.backends.cudnn.deterministic = args.torch_deterministic
+    torch.set_num_threads(args.torch_threads)
     device = torch.device("cpu")
 
     envs = make_vector_env(args)
@@ -268,8 +279,10 @@ def main(args: Args) -> dict:
         for _epoch in range(args.update_epochs):
             np.random.shuffle(b_inds)
             for start in range(0, n, minibatch_size):
-                mb_inds = b_inds[start:start + minibatch_size]
-                _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
+                mb_inds = b_inds[start : start + minibatch_size]
+                _, newlogprob, entropy, newvalue = agent.get_action_and_value(
+                    b_obs[mb_inds], b_actions[mb_inds]
+                )
                 logratio = newlogprob - b_logprobs[mb_inds]
                 ratio = logratio.exp()
                 with torch.no_grad():
@@ -284,8 +297,9 @@ def main(args: Args) -> dict:
                 newvalue = newvalue.view(-1)
                 if args.clip_vloss:
                     v_loss_unclipped = (newvalue - b_returns[mb_inds]) ** 2
-                    v_clipped = b_values[mb_inds] + torch.clamp(newvalue - b_values[mb_inds],
-                                                                -args.clip_coef, args.clip_coef)
+                    v_clipped = b_values[mb_inds] + torch.clamp(
+                        newvalue - b_values[mb_inds], -args.clip_coef, args.clip_coef
+                    )
                     v_loss_clipped = (v_clipped - b_returns[mb_inds]) ** 2
                     v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
                 else:
@@ -300,9 +314,11 @@ def main(args: Args) -> dict:
                 break
 
         sps = int(global_step / (time.time() - start_time))
-        print(f"iteration {iteration}/{args.num_iterations}: global_step={global_step}, SPS={sps}, "
-              f"value_loss={v_loss.item():.4f}, policy_loss={pg_loss.item():.4f}, "
-              f"clipfrac={np.mean(clipfracs):.3f}, valid transitions {n}/{args.batch_size}")
+        print(
+            f"iteration {iteration}/{args.num_iterations}: global_step={global_step}, SPS={sps}, "
+            f"value_loss={v_loss.item():.4f}, policy_loss={pg_loss.item():.4f}, "
+            f"clipfrac={np.mean(clipfracs):.3f}, valid transitions {n}/{args.batch_size}"
+        )
 
     envs.close()
     return {"global_step": global_step, "episode_returns": episode_returns}

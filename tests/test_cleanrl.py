@@ -24,8 +24,14 @@ def load_example():
 @pytest.mark.parametrize("study_obs", [True, False])
 def test_cleanrl_ppo_runs_and_counts_episodes_under_next_step_autoreset(study_obs: bool, capsys) -> None:
     ex = load_example()
-    args = ex.Args(total_timesteps=256, num_envs=2, num_steps=64, steps_per_episode=10, update_epochs=2,
-                   study_obs=study_obs)
+    args = ex.Args(
+        total_timesteps=256,
+        num_envs=2,
+        num_steps=64,
+        steps_per_episode=10,
+        update_epochs=2,
+        study_obs=study_obs,
+    )
     result = ex.main(args)
     assert result["global_step"] == 256
     # per sub-env 128 steps; an episode is 9 real steps then 1 NEXT_STEP autoreset step → 12 whole episodes each
@@ -37,8 +43,19 @@ def test_cleanrl_ppo_runs_and_counts_episodes_under_next_step_autoreset(study_ob
 @pytest.mark.slow
 def test_cleanrl_ppo_command_line(monkeypatch) -> None:
     ex = load_example()
-    monkeypatch.setattr("sys.argv", ["cleanrl_ppo.py", "--total-timesteps", "2000", "--no-study-obs",
-                                     "--steps-per-episode", "20", "--target-kl", "0.05"])
+    monkeypatch.setattr(
+        "sys.argv",
+        [
+            "cleanrl_ppo.py",
+            "--total-timesteps",
+            "2000",
+            "--no-study-obs",
+            "--steps-per-episode",
+            "20",
+            "--target-kl",
+            "0.05",
+        ],
+    )
     args = ex.parse_args()
     assert args.total_timesteps == 2000 and args.study_obs is False and args.steps_per_episode == 20
     assert args.target_kl == 0.05 and args.learning_rate == 3e-4

@@ -132,7 +132,7 @@ def test_whole_session_ts_and_terminated_with_truncated_at_the_end(make) -> None
         if episode:
             obs, info = env.reset()
             ts.append(info["ts"])
-            assert info["episode"] == 2 and info["step"] == 1
+            assert info["episode_index"] == 2 and info["step"] == 1
         for _ in range(2):
             obs, r, terminated, truncated, info = env.step(env.action_space.sample())
             ts.append(info["ts"])
@@ -143,7 +143,7 @@ def test_whole_session_ts_and_terminated_with_truncated_at_the_end(make) -> None
     with pytest.raises(SessionEnded, match="reset"):
         env.step(env.action_space.sample())
     obs, info = env.reset()  # new session, seed drawn from the env's RNG
-    assert info["ts"] == 1100 and info["episode"] == 1 and info["session_seed"] != 3
+    assert info["ts"] == 1100 and info["episode_index"] == 1 and info["session_seed"] != 3
     env.close()
 
 

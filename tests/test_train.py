@@ -27,8 +27,9 @@ def test_env_passes_sb3_check_env(obs: str) -> None:
 
     from netgym_lite.commands.train import build_training_env
 
-    args = argparse.Namespace(env="traffic_mgmt", scenario=None, reward_type=None, set=None,
-                              steps_per_episode=20, obs=obs)
+    args = argparse.Namespace(
+        env="traffic_mgmt", scenario=None, reward_type=None, set=None, steps_per_episode=20, obs=obs
+    )
     env = build_training_env(args)
     try:
         with warnings.catch_warnings():
@@ -43,15 +44,51 @@ def test_env_passes_sb3_check_env(obs: str) -> None:
 def test_train_ppo_saves_a_model_that_eval_runs_beside_the_heuristics(tmp_path, capsys) -> None:
     pytest.importorskip("stable_baselines3")
     save = tmp_path / "ppo"
-    assert main(["train", "--algo", "PPO", "--timesteps", "64", "--save", str(save), "--steps-per-episode", "10",
-                 "--seed", "3", "--no-check", "--hp", "n_steps=64", "--hp", "batch_size=32"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--algo",
+                "PPO",
+                "--timesteps",
+                "64",
+                "--save",
+                str(save),
+                "--steps-per-episode",
+                "10",
+                "--seed",
+                "3",
+                "--no-check",
+                "--hp",
+                "n_steps=64",
+                "--hp",
+                "batch_size=32",
+            ]
+        )
+        == 0
+    )
     out, err = capsys.readouterr()
     assert "model saved to" in out and "steps/s" in err
     meta = json.loads((tmp_path / "ppo.json").read_text())
     assert meta["algo"] == "PPO" and meta["obs"] == "study" and meta["num_users"] == 4
     assert (tmp_path / "ppo.zip").is_file()
-    assert main(["eval", "--agents", "random", "--model", str(save), "--seeds", "1", "--steps-per-episode", "5",
-                 "-q"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--agents",
+                "random",
+                "--model",
+                str(save),
+                "--seeds",
+                "1",
+                "--steps-per-episode",
+                "5",
+                "-q",
+            ]
+        )
+        == 0
+    )
     out, _ = capsys.readouterr()
     row = next(line.split() for line in out.splitlines() if line.startswith("PPO:ppo"))
     assert row[1] == "1" and float(row[4]) >= 0
@@ -61,6 +98,24 @@ def test_train_ppo_saves_a_model_that_eval_runs_beside_the_heuristics(tmp_path, 
 @pytest.mark.parametrize("algo", ["SAC", "TD3", "DDPG", "A2C"])
 def test_other_algorithms_train_briefly(algo: str, tmp_path, capsys) -> None:
     pytest.importorskip("stable_baselines3")
-    assert main(["train", "--algo", algo, "--timesteps", "110", "--save", str(tmp_path / algo),
-                 "--steps-per-episode", "10", "--obs", "basic", "--no-check", "-q"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--algo",
+                algo,
+                "--timesteps",
+                "110",
+                "--save",
+                str(tmp_path / algo),
+                "--steps-per-episode",
+                "10",
+                "--obs",
+                "basic",
+                "--no-check",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / f"{algo}.zip").is_file()

@@ -1,4 +1,4 @@
-"""The offline-RL study's 14-feature observation (StudyObservation / StudyFeatures) and EpisodeIndexInfo."""
+"""The offline-RL study's 14-feature observation (StudyObservation / StudyFeatures)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from gymnasium import spaces
 from netgym_lite.envs.wrappers import (
     STUDY_FEATURE_NAMES,
     STUDY_FEATURES,
-    EpisodeIndexInfo,
     StudyFeatures,
     StudyObservation,
     make_study_env,
@@ -28,8 +27,21 @@ def full_records(n: int, base: float) -> list[dict]:
 
 def test_feature_order_is_the_studys() -> None:
     assert STUDY_FEATURE_NAMES == (
-        "lte_max_rate", "wifi_max_rate", "tx_rate", "lte_rate", "wifi_rate", "lte_owd", "wifi_owd",
-        "lte_max_owd", "wifi_max_owd", "wifi_cell_id", "lte_traffic_ratio", "wifi_traffic_ratio", "x_loc", "y_loc")
+        "lte_max_rate",
+        "wifi_max_rate",
+        "tx_rate",
+        "lte_rate",
+        "wifi_rate",
+        "lte_owd",
+        "wifi_owd",
+        "lte_max_owd",
+        "wifi_max_owd",
+        "wifi_cell_id",
+        "lte_traffic_ratio",
+        "wifi_traffic_ratio",
+        "x_loc",
+        "y_loc",
+    )
 
 
 def test_values_are_divided_by_100_except_the_cell_id() -> None:
@@ -96,12 +108,22 @@ def test_wrapper_builds_from_info_records_and_clears_on_a_new_session() -> None:
     assert obs.tolist() == [[0.0]] * 14
 
 
-def test_episode_index_info_moves_the_integer_episode_key() -> None:
-    env = EpisodeIndexInfo(ScriptedEnv([[], [], []], 1))
-    _, info = env.reset()
-    assert "episode" not in info and info["episode_index"] == 1
-    *_, info = env.step(np.ones(1, np.float32))
-    assert "episode" not in info and info["episode_index"] == 1
+def test_episode_statistics_wrapper_runs_on_traffic_mgmt() -> None:
+    """TrafficMgmt's episode counter is ``info["episode_index"]``, so Gymnasium's statistics own ``episode``."""
+    env = gym.wrappers.RecordEpisodeStatistics(make_study_env(steps_per_episode=3, episodes_per_session=2))
+    try:
+        _, info = env.reset(seed=1)
+        assert info["episode_index"] == 1 and "episode" not in info
+        rewards = []
+        for _ in range(2):
+            *_, reward, _, truncated, info = env.step([])
+            rewards.append(reward)
+        assert truncated and info["episode"]["l"] == 2
+        assert info["episode"]["r"] == pytest.approx(sum(rewards), rel=1e-5)
+        _, info = env.reset()
+        assert info["episode_index"] == 2
+    finally:
+        env.close()
 
 
 def test_study_env_on_the_study_scenario() -> None:

@@ -32,9 +32,38 @@ ENVS = {"traffic_mgmt": "netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv"}
 PLOT_EXTRA_HINT = "pip install 'netgym-lite[plot]' (or: pip install matplotlib)"
 
 # Two-sided 95 % Student-t quantiles t_{0.975, df} for df = 1..30.
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042)
+_T975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 
 def t_quantile_975(df: int) -> float:
@@ -55,6 +84,76 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
     if x.size < 2:
         return float(x.mean()), float("nan")
     return float(x.mean()), t_quantile_975(x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+
+
+def _regularized_incomplete_beta(a: float, b: float, x: float) -> float:
+    """I_x(a, b) by its continued fraction (modified Lentz), using the symmetry for fast convergence."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - _regularized_incomplete_beta(b, a, 1.0 - x)
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    tiny = 1e-300
+    f, c, d = 1.0, 1.0, 0.0
+    for i in range(1000):
+        m = i // 2
+        if i == 0:
+            term = 1.0
+        elif i % 2 == 0:
+            term = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        else:
+            term = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        d = 1.0 + term * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + term / c
+        c = c if abs(c) > tiny else tiny
+        f *= c * d
+        if abs(1.0 - c * d) < 1e-15:
+            break
+    return math.exp(log_front) * (f - 1.0) / a
+
+
+def student_t_sf(t: float, df: float) -> float:
+    """P(T > t) for Student's t with ``df`` > 0 degrees of freedom (df may be fractional, as in Welch's test)."""
+    if not df > 0:
+        raise ValueError(f"df={df} is invalid: allowed a number > 0")
+    if math.isinf(t):
+        return 0.0 if t > 0 else 1.0
+    # P(|T| > |t|) = I_{df/(df+t^2)}(df/2, 1/2)
+    tail = 0.5 * _regularized_incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+    return tail if t >= 0 else 1.0 - tail
+
+
+@dataclass(frozen=True)
+class WelchResult:
+    """Welch's unequal-variance t-test of ``mean(a) > mean(b)``."""
+
+    t: float
+    df: float
+    #: One-sided p-value of H1: mean(a) > mean(b).
+    p_greater: float
+
+
+def welch_t_test(a: Sequence[float], b: Sequence[float]) -> WelchResult:
+    """Welch's t-test (unequal variances, Welch–Satterthwaite df), one-sided: is ``mean(a) > mean(b)``?
+
+    Each sample needs at least 2 values. If both samples have zero variance the test degenerates: p is 0 when
+    mean(a) > mean(b), 1 when smaller, 0.5 when equal (t is ±inf or 0, df the pooled n − 2).
+    """
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if x.size < 2 or y.size < 2:
+        raise ValueError(f"welch_t_test needs >= 2 values per sample: got {x.size} and {y.size}")
+    va, vb = float(x.var(ddof=1)) / x.size, float(y.var(ddof=1)) / y.size
+    diff = float(x.mean() - y.mean())
+    if va + vb == 0.0:
+        t = math.copysign(math.inf, diff) if diff else 0.0
+        return WelchResult(t, float(x.size + y.size - 2), 0.0 if diff > 0 else (1.0 if diff < 0 else 0.5))
+    t = diff / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
+    return WelchResult(t, df, student_t_sf(t, df))
 
 
 @dataclass
@@ -124,8 +223,10 @@ def evaluate(
                     if progress is not None:
                         progress(f"{name} seed {seed}")
                     if terminated and episode < episodes - 1:
-                        raise ConfigError(f"the session ended after {episode + 1} episodes: allowed --episodes "
-                                          f"<= episodes_per_session")
+                        raise ConfigError(
+                            f"the session ended after {episode + 1} episodes: allowed --episodes "
+                            f"<= episodes_per_session"
+                        )
                 result.step_rewards.append(rewards)
                 result.episode_rewards.append(float(sum(rewards)))
         results.append(result)
@@ -139,14 +240,18 @@ def format_table(results: Sequence[PolicyResult]) -> str:
         return "-" if not np.isfinite(x) else format(x, spec)
 
     width = max([len("policy"), *(len(r.name) for r in results)])
-    head = (f"{'policy':<{width}}  {'episodes':>8}  {'reward_mean':>12}  {'reward_ci95':>12}  "
-            f"{'throughput_mbps':>15}  {'owd_ms':>10}")
+    head = (
+        f"{'policy':<{width}}  {'episodes':>8}  {'reward_mean':>12}  {'reward_ci95':>12}  "
+        f"{'throughput_mbps':>15}  {'owd_ms':>10}"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         s = r.summary()
         ci = "-" if not np.isfinite(s["reward_ci95"]) else f"±{s['reward_ci95']:.4f}"
-        lines.append(f"{r.name:<{width}}  {s['episodes']:>8}  {fmt(s['reward_mean'], '.4f'):>12}  {ci:>12}  "
-                     f"{fmt(s['throughput_mbps'], '.3f'):>15}  {fmt(s['owd_ms'], '.2f'):>10}")
+        lines.append(
+            f"{r.name:<{width}}  {s['episodes']:>8}  {fmt(s['reward_mean'], '.4f'):>12}  {ci:>12}  "
+            f"{fmt(s['throughput_mbps'], '.3f'):>15}  {fmt(s['owd_ms'], '.2f'):>10}"
+        )
     return "\n".join(lines)
 
 
@@ -155,7 +260,9 @@ def import_matplotlib_figure() -> Any:
     try:
         from matplotlib.figure import Figure
     except ImportError as e:
-        raise ConfigError(f"--plot needs matplotlib, which is not installed ({e}): {PLOT_EXTRA_HINT}") from None
+        raise ConfigError(
+            f"--plot needs matplotlib, which is not installed ({e}): {PLOT_EXTRA_HINT}"
+        ) from None
     return Figure
 
 
@@ -180,8 +287,10 @@ def plot_results(results: Sequence[PolicyResult], path: str, title: str = "") ->
     ax_r.set_title("reward per step")
     ax_r.legend(fontsize="small")
     names = [r.name for r in results]
-    for ax, data, label in ((ax_t, [r.throughput for r in results], "throughput per user (Mbps)"),
-                            (ax_d, [r.delay for r in results], "one-way delay per user (ms)")):
+    for ax, data, label in (
+        (ax_t, [r.throughput for r in results], "throughput per user (Mbps)"),
+        (ax_d, [r.delay for r in results], "one-way delay per user (ms)"),
+    ):
         ax.boxplot([d if d else [np.nan] for d in data], showfliers=False, showmeans=True)
         ax.set_xticks(range(1, len(names) + 1), names, rotation=20, ha="right", fontsize="small")
         ax.set_ylabel(label)
@@ -198,7 +307,9 @@ def _parse_list(value: str, what: str, convert: Callable[[str], Any]) -> list:
     try:
         return [convert(v) for v in items]
     except ValueError:
-        raise ConfigError(f"--{what}={value!r} is invalid: allowed a comma-separated list of integers") from None
+        raise ConfigError(
+            f"--{what}={value!r} is invalid: allowed a comma-separated list of integers"
+        ) from None
 
 
 def make_env(name: str, scenario: Any, reward_type: str | None, overrides: dict[str, Any]) -> Any:
@@ -255,18 +366,29 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         bar.close(done)
     finally:
         env.close()
-    header = (f"netgym-lite eval: {args.env}, {env.num_users} users, reward {env.reward_type}, "
-              f"seeds {','.join(map(str, seeds))}, {args.episodes} episode(s) of {env.steps_per_episode - 1} steps "
-              f"(L={env.steps_per_episode}) per seed, {len(policies)} policies, {wall:.1f} s wall")
+    header = (
+        f"netgym-lite eval: {args.env}, {env.num_users} users, reward {env.reward_type}, "
+        f"seeds {','.join(map(str, seeds))}, {args.episodes} episode(s) of {env.steps_per_episode - 1} steps "
+        f"(L={env.steps_per_episode}) per seed, {len(policies)} policies, {wall:.1f} s wall"
+    )
     out.write(header + "\n\n" + format_table(results) + "\n")
     if args.plot:
-        plot_results(results, args.plot, title=f"{args.env}: reward {env.reward_type}, {len(seeds)} seed(s), "
-                                                f"{args.episodes} episode(s) each")
+        plot_results(
+            results,
+            args.plot,
+            title=f"{args.env}: reward {env.reward_type}, {len(seeds)} seed(s), "
+            f"{args.episodes} episode(s) each",
+        )
         out.write(f"\nplot written to {args.plot}\n")
     if args.json:
-        data = {"env": args.env, "reward_type": env.reward_type, "seeds": seeds, "episodes": args.episodes,
-                "steps_per_episode": env.steps_per_episode,
-                "policies": {r.name: {**r.summary(), "episode_rewards": r.episode_rewards} for r in results}}
+        data = {
+            "env": args.env,
+            "reward_type": env.reward_type,
+            "seeds": seeds,
+            "episodes": args.episodes,
+            "steps_per_episode": env.steps_per_episode,
+            "policies": {r.name: {**r.summary(), "episode_rewards": r.episode_rewards} for r in results},
+        }
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2)
             f.write("\n")
@@ -278,20 +400,39 @@ def register(subparsers: Any) -> None:
     """Add ``netgym-lite eval``."""
     from netgym_lite.config import REWARD_TYPES
 
-    p = subparsers.add_parser("eval", help="compare policies over seeds: reward with 95 %% intervals, KPIs, plot")
-    p.add_argument("--env", default="traffic_mgmt", choices=sorted(ENVS), help="environment (default traffic_mgmt)")
-    p.add_argument("--agents", default="system_default,argmax,utility_logistic,random",
-                   help="comma-separated agent names (default: system_default,argmax,utility_logistic,random)")
-    p.add_argument("--model", action="append", metavar="PATH",
-                   help="a model saved by netgym-lite train, evaluated beside the agents (repeatable)")
-    p.add_argument("--episodes", type=int, default=1, help="episodes per seed (one session per seed; default 1)")
+    p = subparsers.add_parser(
+        "eval", help="compare policies over seeds: reward with 95 %% intervals, KPIs, plot"
+    )
+    p.add_argument(
+        "--env", default="traffic_mgmt", choices=sorted(ENVS), help="environment (default traffic_mgmt)"
+    )
+    p.add_argument(
+        "--agents",
+        default="system_default,argmax,utility_logistic,random",
+        help="comma-separated agent names (default: system_default,argmax,utility_logistic,random)",
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        metavar="PATH",
+        help="a model saved by netgym-lite train, evaluated beside the agents (repeatable)",
+    )
+    p.add_argument(
+        "--episodes", type=int, default=1, help="episodes per seed (one session per seed; default 1)"
+    )
     p.add_argument("--seeds", default="1,2,3", help="comma-separated session seeds (default 1,2,3)")
     p.add_argument("--scenario", default=None, help="NetworkGym config JSON or shipped scenario name")
     p.add_argument("--steps-per-episode", type=int, default=None, help="override the scenario's L")
-    p.add_argument("--reward-type", default=None, choices=REWARD_TYPES,
-                   help="reward (default: the scenario's rl_config.reward_type, else utility)")
+    p.add_argument(
+        "--reward-type",
+        default=None,
+        choices=REWARD_TYPES,
+        help="reward (default: the scenario's rl_config.reward_type, else utility)",
+    )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="env_config override (repeatable)")
-    p.add_argument("--plot", default=None, metavar="PNG", help="write a PNG plot (needs matplotlib: extra plot)")
+    p.add_argument(
+        "--plot", default=None, metavar="PNG", help="write a PNG plot (needs matplotlib: extra plot)"
+    )
     p.add_argument("--json", default=None, metavar="FILE", help="write the results as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)

@@ -2,7 +2,7 @@
 
 ``netgym-lite train --algo PPO|SAC|TD3|DDPG|A2C --env traffic_mgmt --timesteps N --save PATH [--scenario FILE]
 [--obs study|basic] [--steps-per-episode N] [--reward-type T] [--set KEY=VALUE ...] [--hp KEY=VALUE ...] [--seed S]
-[--no-check] [-q]``
+[--torch-threads N] [--no-check] [-q]``
 
 Needs the optional extra ``train`` (Stable-Baselines3 and torch; ``pip install torch==2.13.0`` first for the
 CPU build). The env is first checked with SB3's own ``check_env`` (skip with ``--no-check``), then trained with
@@ -11,7 +11,9 @@ last episodes. The model is saved to PATH (``.zip`` added if missing) with a met
 ``.json``), which ``netgym-lite eval --model PATH`` reads to rebuild the observation the model was trained on.
 ``--obs study`` (the default) trains on the offline-RL study's 14 features, scaled by 1/100
 (:class:`~netgym_lite.envs.wrappers.StudyObservation`); ``--obs basic`` on the env's own (3, N) Mbps observation;
-either is flattened (row-major) for SB3's ``MlpPolicy``.
+either is flattened (row-major) for SB3's ``MlpPolicy``. torch runs on ``--torch-threads`` threads (default 1):
+for these small networks one thread is fastest, and several spin-wait badly on a shared machine (measured 4x
+slower on 2 loaded cores).
 """
 
 from __future__ import annotations
@@ -29,15 +31,15 @@ def build_training_env(args: argparse.Namespace) -> Any:
 
     from netgym_lite.cli import _parse_set
     from netgym_lite.commands.eval import make_env
-    from netgym_lite.envs.wrappers import EpisodeIndexInfo, StudyObservation
+    from netgym_lite.envs.wrappers import StudyObservation
 
     overrides = _parse_set(args.set or [])
     if args.steps_per_episode is not None:
         overrides["steps_per_episode"] = args.steps_per_episode
     env = make_env(args.env, args.scenario, args.reward_type, overrides)
     env = StudyObservation(env) if args.obs == "study" else env
-    # SB3's MlpPolicy wants a 1-D observation; SB3's Monitor owns info["episode"].
-    return EpisodeIndexInfo(FlattenObservation(env))
+    # SB3's MlpPolicy wants a 1-D observation.
+    return FlattenObservation(env)
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -49,7 +51,12 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.timesteps < 1:
         raise ConfigError(f"--timesteps={args.timesteps} is invalid: allowed an integer >= 1")
+    if args.torch_threads < 1:
+        raise ConfigError(f"--torch-threads={args.torch_threads} is invalid: allowed an integer >= 1")
     sb3 = import_sb3()
+    import torch
+
+    torch.set_num_threads(args.torch_threads)
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_checker import check_env
 
@@ -60,7 +67,9 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write("check_env: passed\n")
         hyper = _parse_set(args.hp or [])
         try:
-            model = getattr(sb3, args.algo)("MlpPolicy", env, seed=args.seed, verbose=0, device="cpu", **hyper)
+            model = getattr(sb3, args.algo)(
+                "MlpPolicy", env, seed=args.seed, verbose=0, device="cpu", **hyper
+            )
         except TypeError as e:
             raise ConfigError(f"--hp {hyper} is invalid for {args.algo}: {e}") from None
         bar = ProgressBar(args.timesteps, err, enabled=not args.quiet)
@@ -71,30 +80,46 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         class _Progress(BaseCallback):
             def _on_step(self) -> bool:
-                bar.update(min(self.num_timesteps, args.timesteps),
-                           f"mean episode reward {mean_episode_reward():.3f}")
+                bar.update(
+                    min(self.num_timesteps, args.timesteps),
+                    f"mean episode reward {mean_episode_reward():.3f}",
+                )
                 return True
 
         t0 = time.perf_counter()
         model.learn(total_timesteps=args.timesteps, callback=_Progress())
         wall = time.perf_counter() - t0
-        bar.close(min(model.num_timesteps, args.timesteps), f"mean episode reward {mean_episode_reward():.3f}")
+        bar.close(
+            min(model.num_timesteps, args.timesteps), f"mean episode reward {mean_episode_reward():.3f}"
+        )
         zip_path = model_paths(args.save)[0]
         if zip_path.parent and not zip_path.parent.exists():
             zip_path.parent.mkdir(parents=True, exist_ok=True)
         model.save(str(zip_path))
         unwrapped = env.unwrapped
-        meta_path = write_model_metadata(zip_path, {
-            "algo": args.algo, "env": args.env, "obs": args.obs, "scenario": args.scenario,
-            "reward_type": unwrapped.reward_type, "num_users": int(unwrapped.num_users),
-            "steps_per_episode": int(unwrapped.steps_per_episode), "timesteps": int(model.num_timesteps),
-            "seed": args.seed, "set": list(args.set or []), "hp": list(args.hp or []),
-        })
+        meta_path = write_model_metadata(
+            zip_path,
+            {
+                "algo": args.algo,
+                "env": args.env,
+                "obs": args.obs,
+                "scenario": args.scenario,
+                "reward_type": unwrapped.reward_type,
+                "num_users": int(unwrapped.num_users),
+                "steps_per_episode": int(unwrapped.steps_per_episode),
+                "timesteps": int(model.num_timesteps),
+                "seed": args.seed,
+                "set": list(args.set or []),
+                "hp": list(args.hp or []),
+            },
+        )
     finally:
         env.close()
-    out.write(f"netgym-lite train: {args.algo} on {args.env} (obs {args.obs}, reward {unwrapped.reward_type}), "
-              f"{model.num_timesteps} timesteps in {wall:.1f} s; mean episode reward of the last episodes "
-              f"{mean_episode_reward():.4f}\nmodel saved to {zip_path} (metadata {meta_path})\n")
+    out.write(
+        f"netgym-lite train: {args.algo} on {args.env} (obs {args.obs}, reward {unwrapped.reward_type}), "
+        f"{model.num_timesteps} timesteps in {wall:.1f} s; mean episode reward of the last episodes "
+        f"{mean_episode_reward():.4f}\nmodel saved to {zip_path} (metadata {meta_path})\n"
+    )
     return 0
 
 
@@ -106,19 +131,38 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("train", help="train a Stable-Baselines3 agent (extra: train)")
     p.add_argument("--algo", default="PPO", choices=SB3_ALGOS, help="SB3 algorithm (default PPO)")
-    p.add_argument("--env", default="traffic_mgmt", choices=sorted(ENVS), help="environment (default traffic_mgmt)")
+    p.add_argument(
+        "--env", default="traffic_mgmt", choices=sorted(ENVS), help="environment (default traffic_mgmt)"
+    )
     p.add_argument("--timesteps", type=int, required=True, help="environment steps to train for")
-    p.add_argument("--save", required=True, metavar="PATH", help="where to save the model (.zip added if missing)")
-    p.add_argument("--obs", default="study", choices=OBSERVATION_KINDS,
-                   help="observation: study = the offline-RL study's 14 features /100 (default), basic = (3, N)")
+    p.add_argument(
+        "--save", required=True, metavar="PATH", help="where to save the model (.zip added if missing)"
+    )
+    p.add_argument(
+        "--obs",
+        default="study",
+        choices=OBSERVATION_KINDS,
+        help="observation: study = the offline-RL study's 14 features /100 (default), basic = (3, N)",
+    )
     p.add_argument("--scenario", default=None, help="NetworkGym config JSON or shipped scenario name")
     p.add_argument("--steps-per-episode", type=int, default=None, help="override the scenario's L")
-    p.add_argument("--reward-type", default=None, choices=REWARD_TYPES,
-                   help="reward (default: the scenario's rl_config.reward_type, else utility)")
+    p.add_argument(
+        "--reward-type",
+        default=None,
+        choices=REWARD_TYPES,
+        help="reward (default: the scenario's rl_config.reward_type, else utility)",
+    )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="env_config override (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and the first session (default 0)")
-    p.add_argument("--hp", action="append", metavar="KEY=VALUE",
-                   help="algorithm keyword argument, VALUE as JSON (repeatable), e.g. --hp n_steps=256")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the algorithm and the first session (default 0)"
+    )
+    p.add_argument(
+        "--hp",
+        action="append",
+        metavar="KEY=VALUE",
+        help="algorithm keyword argument, VALUE as JSON (repeatable), e.g. --hp n_steps=256",
+    )
+    p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (default 1: fastest here)")
     p.add_argument("--no-check", action="store_true", help="skip SB3's check_env")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no check_env warnings")
     p.set_defaults(func=cmd_train)

@@ -58,7 +58,8 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
 
     Subclasses set :attr:`NETWORKGYM_ENV`, :attr:`REWARD_TYPES` (first = default) and implement
     :meth:`_make_spaces`, :meth:`_observation`, :meth:`_reward`, :meth:`_validate_action` and :meth:`_policy`.
-    ``info`` carries ``network_stats`` (the raw records), ``ts`` (sim ms), ``step`` (1..L), ``episode``,
+    ``info`` carries ``network_stats`` (the raw records), ``ts`` (sim ms), ``step`` (1..L), ``episode_index``
+    (1..E; ``episode`` is left to Gymnasium's and SB3's episode-statistics wrappers),
     ``measurement`` (1..L·E) and ``session_seed``.
     """
 
@@ -171,7 +172,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             "network_stats": self._records,
             "ts": self.client.last_ts,
             "step": self._step,
-            "episode": self._episode,
+            "episode_index": self._episode,
             "measurement": self._measurement,
             "session_seed": self._session_seed,
         }

@@ -27,7 +27,7 @@ except ImportError as e:  # pragma: no cover - exercised only without the extra
 
 from netgym_lite.envs.vector import NetworkGymVectorEnv
 
-_INFO_KEYS = ("ts", "step", "episode", "measurement", "session_seed")
+_INFO_KEYS = ("ts", "step", "episode_index", "measurement", "session_seed")
 
 
 class SB3VecEnv(VecEnv):

@@ -232,7 +232,7 @@ class TrafficMgmtEnv(NetworkGymEnv):
 
     ``reset(seed=s)`` always ends the running session and starts a new one with ``random_seed = s``: the same
     seed gives the same run. The first ``reset()`` without a seed uses the scenario's ``random_seed`` (2).
-    ``info`` carries ``network_stats`` (the raw records), ``ts`` (sim ms), ``step`` (1..L), ``episode``,
+    ``info`` carries ``network_stats`` (the raw records), ``ts`` (sim ms), ``step`` (1..L), ``episode_index``,
     ``measurement`` (1..L·E) and ``session_seed``.
 
     ## Arguments

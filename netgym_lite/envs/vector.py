@@ -14,7 +14,7 @@ the protocol, and returns nothing the single env would not):
 * Observations and rewards come from the same adapter functions as the single env's, applied to the records
   the single env would have received (built only for the keys the adapters read), so sub-env i equals a single
   env with the same seed and actions, step for step.
-* ``info`` holds arrays ``ts``, ``step``, ``episode``, ``measurement`` and ``session_seed`` (no raw records).
+* ``info`` holds arrays ``ts``, ``step``, ``episode_index``, ``measurement`` and ``session_seed`` (no raw records).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class NetworkGymVectorEnv(VectorEnv):
         return {
             "ts": np.array([sim.ts_ms for sim in self._batch.sims], dtype=np.int64),
             "step": np.array([s.step for s in self._sessions], dtype=np.int64),
-            "episode": np.array([s.episode for s in self._sessions], dtype=np.int64),
+            "episode_index": np.array([s.episode for s in self._sessions], dtype=np.int64),
             "measurement": np.array([s.measurement for s in self._sessions], dtype=np.int64),
             "session_seed": np.array([s.seed for s in self._sessions], dtype=np.int64),
         }

@@ -133,36 +133,6 @@ class StudyObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         return self.features(self._records)
 
 
-class EpisodeIndexInfo(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Moves TrafficMgmt's integer ``info["episode"]`` (episode index in the session) to ``info["episode_index"]``.
-
-    Stable-Baselines3's ``Monitor``/episode buffer and Gymnasium's ``RecordEpisodeStatistics`` use
-    ``info["episode"]`` for the finished episode's statistics (a dict) and read it on every step, so an integer
-    there breaks them. Put this wrapper directly around the env before those wrappers.
-    """
-
-    def __init__(self, env: gym.Env) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self)
-        gym.Wrapper.__init__(self, env)
-
-    @staticmethod
-    def _move(info: dict) -> dict:
-        if "episode" in info and not isinstance(info["episode"], Mapping):
-            info = dict(info)
-            info["episode_index"] = info.pop("episode")
-        return info
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
-        """Reset the env and rename the key."""
-        obs, info = self.env.reset(seed=seed, options=options)
-        return obs, self._move(info)
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        """Step the env and rename the key."""
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, terminated, truncated, self._move(info)
-
-
 def make_study_env(scenario: Any = "offline_rl_study", **kwargs: Any) -> StudyObservation:
     """TrafficMgmt on the study's scenario (``scenarios/offline_rl_study.json``) with :class:`StudyObservation`.
 
