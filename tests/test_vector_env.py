@@ -141,7 +141,7 @@ def test_stable_baselines3_trains_on_the_native_vector_env() -> None:
     assert model.num_timesteps == 64
     vec.reset()
     obs, rewards, dones, infos = None, None, np.zeros(4, bool), []
-    for _ in range(4):  # the 4th step ends every sub-env's episode
+    for _ in range(3):  # reset = measurement 1; the 3rd step brings measurement 4 = L: truncated
         obs, rewards, dones, infos = vec.step(np.full((4, 2), 0.5, dtype=np.float32))
     assert dones.all() and all("terminal_observation" in info for info in infos)
     assert all(info["TimeLimit.truncated"] for info in infos)  # truncated, not the session's end

@@ -191,7 +191,10 @@ class NetworkGymVectorEnv(VectorEnv):
         done = terminated | truncated
         self._terminated = terminated.copy()
         if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
-            infos["final_obs"] = np.array([observations[i] if done[i] else None for i in range(n)], dtype=object)
+            final_obs = np.empty(n, dtype=object)  # element i is sub-env i's observation (None if it goes on)
+            for i in np.flatnonzero(done):
+                final_obs[i] = observations[i]
+            infos["final_obs"] = final_obs
             infos["_final_obs"] = done.copy()
             infos["final_info"] = {key: value.copy() for key, value in infos.items() if key[0] != "_"
                                    and key not in ("final_obs",)}
