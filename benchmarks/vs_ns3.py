@@ -203,12 +203,14 @@ def ensure_ns3_binary() -> Path:
             "vs_ns3: g++ is needed to compile benchmarks/ns3/netgym_ns3_scenario.cc (apt install g++)"
         )
     print("building the ns-3 scenario program (benchmarks/ns3/build.sh) ...", file=sys.stderr)
-    subprocess.run(
+    build = subprocess.run(
         ["bash", str(NS3_DIR / "build.sh")],
-        check=True,
         env={**os.environ, "PYTHON": sys.executable},
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
     )
+    if build.returncode != 0:
+        raise SystemExit(f"vs_ns3: building the ns-3 scenario failed:\n{build.stdout}{build.stderr}")
     return NS3_BINARY
 
 
@@ -517,8 +519,17 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="read the committed ns-3 results instead of running ns-3 (no ns-3 needed)",
     )
-    ap.add_argument("--ns3-out", type=Path, default=COMMITTED, help="where the raw ns-3 JSON results go")
-    ap.add_argument("--out", type=Path, default=RESULTS / "vs_ns3.md", help="the Markdown table file")
+    ap.add_argument(
+        "--ns3-out",
+        type=Path,
+        help="where the raw ns-3 JSON results go (default: benchmarks/ns3/results/ for a full run, "
+        "benchmarks/ns3/build/results/ for --quick or --cases, so a partial run leaves the committed ones alone)",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="the Markdown table file (default benchmarks/results/vs_ns3.md; vs_ns3_quick.md for a partial run)",
+    )
     args = ap.parse_args(argv)
 
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -531,6 +542,11 @@ def main(argv: list[str] | None = None) -> None:
         unknown = [n for n in names if n not in by_name]
         if unknown:
             raise SystemExit(f"vs_ns3: unknown case(s) {unknown}; known: {', '.join(by_name)}")
+    partial = args.quick or bool(args.cases)
+    if args.ns3_out is None:
+        args.ns3_out = NS3_DIR / "build" / "results" if partial else COMMITTED
+    if args.out is None:
+        args.out = RESULTS / ("vs_ns3_quick.md" if partial else "vs_ns3.md")
     if not args.use_committed:
         ensure_ns3_binary()
 

@@ -14,6 +14,7 @@ the model owner calibrates them (docs/fidelity.md lists the causes).
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import sys
 from functools import cache
@@ -198,3 +199,23 @@ def test_delay_under_overload_within_30_percent(name):
     ns3, lite = sides(name)
     a, b = ns3.summary()["delay"], lite.summary()["delay"]
     assert abs(b - a) <= 0.3 * a, (a, b)
+
+
+def test_driver_says_what_to_install_when_ns3_is_absent(monkeypatch):
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(vs_ns3.importlib.metadata, "version", missing)
+    with pytest.raises(SystemExit, match=r"pip install ns3==3\.44\.post0"):
+        vs_ns3.main(["--quick"])
+
+
+def test_driver_prints_the_table_from_the_committed_results(tmp_path, capsys):
+    out = tmp_path / "vs.md"
+    vs_ns3.main(["--use-committed", "--quick", "--out", str(out)])
+    text = out.read_text()
+    for name in vs_ns3.QUICK:
+        assert f"| {name} | 4 |" in text
+    assert "faster" in text and text in capsys.readouterr().out
+    rows = (tmp_path / "vs_per_user.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 * 4 + 8  # header, 4 single-link cases x 4 users, both-links 4 users x 2 links
