@@ -14,9 +14,12 @@ positions of ``scenarios/ns3_*.json`` (those of ns3.md's runs); larger cases dra
 layout's annulus from one seed (``--layout-seed``) here and pass them to both. Both sides count throughput at
 the IP layer (netgym-lite's 1400-byte payload + 28 bytes UDP/IPv4, as ns3.md), mean one-way delay from the
 sender to the user per packet (each link separately when a user has two flows), and loss = 1 − received /
-sent over the window [1 s, end] (packets still queued at the end count as lost on both sides).
+sent, over the traffic window [start, end] (sources start at 1 s, or later when many Wi-Fi users must first
+associate in ns-3; see ``CASES``) and over its last half (the "late window", when ns-3's saturated Wi-Fi cell has
+settled).
 
-Prints Markdown tables (aggregate per case, then per user) and writes them to ``benchmarks/results/vs_ns3.md``,
+Prints Markdown tables (per case over both windows, then per user) and writes them to
+``benchmarks/results/vs_ns3.md`` (``vs_ns3_quick.md`` for ``--quick`` / ``--cases``),
 the per-user rows to ``benchmarks/results/vs_ns3_per_user.csv`` and a plot to ``benchmarks/results/vs_ns3.png``
 (when matplotlib is installed).
 """
@@ -571,9 +574,10 @@ def main(argv: list[str] | None = None) -> None:
         f"ns-3 {meta.get('ns3_version', '?')} (PyPI wheel, benchmarks/ns3/netgym_ns3_scenario.cc) "
         f"{'from the committed results' if args.use_committed else 'run in this process'}; seeds {seeds}; "
         f"generated layouts from seed {args.layout_seed}. Throughput at the IP layer (Mbps, per user, both links "
-        "summed), delay = mean one-way delay per packet (ms), loss = 1 − received/sent, all over [1 s, end]. "
-        "Wall time = the simulator's run only (ns-3: Simulator::Run; netgym-lite: advancing the Simulation), "
-        "per simulated second. diff = netgym-lite relative to ns-3.",
+        "summed), delay = mean one-way delay per packet (ms), loss = 1 − received/sent, over the traffic window. "
+        "Wall time per simulated second of the traffic window: the simulator's run only (ns-3: Simulator::Run "
+        "from the sources' start, measured inside the program; netgym-lite: every `advance`, from t = 0). "
+        "diff = netgym-lite relative to ns-3. Windows per case: `CASES` in benchmarks/vs_ns3.py.",
         "",
         "Command: `python benchmarks/vs_ns3.py " + " ".join(argv if argv is not None else sys.argv[1:]) + "`",
         "",
