@@ -19,19 +19,30 @@ from .tcp_receiver import tcp_flush_ack
 
 LINK_LTE = 1
 PF_WINDOW_TTIS = 100.0
+# What the air interface and the RLC buffer carry per packet beyond its payload: the IPv4 (20) and UDP (8)
+# headers and the PDCP header (2 bytes, 12-bit SN; TS 36.323 §6.2.3) -- Wi-Fi's MPDU overhead counts the same
+# IP/UDP bytes. RLC UM and MAC subheaders (1-3 bytes per PDU per TTI) are left out.
+PDCP_SDU_OVERHEAD_BYTES = 20 + 8 + 2
+
+
+@kernel(inline="always")
+def _pdcp_bytes(s, pid: int) -> int:
+    """Bytes one packet occupies in the RLC buffer and on the air (payload + headers)."""
+    return s.pkt_size[pid] + PDCP_SDU_OVERHEAD_BYTES
 
 
 @kernel(inline="always")
 def lte_enqueue(s, p, pid: int) -> None:
     """A packet reaches the eNB: into the user's RLC buffer, or dropped when it would overflow."""
     user = s.pkt_user[pid]
-    if s.q_nbytes[user, LINK_LTE] + s.pkt_size[pid] > p.lte_rlc_bytes:
+    stored = s.q_nbytes[user, LINK_LTE] + s.q_length[user, LINK_LTE] * PDCP_SDU_OVERHEAD_BYTES
+    if stored + _pdcp_bytes(s, pid) > p.lte_rlc_bytes:
         s.st_drops[user, LINK_LTE] += 1
         s.st_total_dropped[user] += 1
         free_packet(s, pid)
         return
     if s.q_length[user, LINK_LTE] == 0:
-        s.q_lte_head_left[user] = s.pkt_size[pid]
+        s.q_lte_head_left[user] = _pdcp_bytes(s, pid)
     queue_push(s, user, LINK_LTE, pid)
 
 
@@ -98,7 +109,7 @@ def _transmit(s, p, t_ms: float, user: int, nbytes: int) -> None:
             done += 1
             if s.q_length[user, LINK_LTE] > 0:
                 nxt = s.q_buf[user, LINK_LTE, s.q_head[user, LINK_LTE]]
-                s.q_lte_head_left[user] = s.pkt_size[nxt]
+                s.q_lte_head_left[user] = _pdcp_bytes(s, nxt)
         else:
             s.q_lte_head_left[user] -= nbytes
             # the rest of the head packet waits for the next TTI (RLC UM segmentation)
@@ -128,7 +139,8 @@ def on_lte_tti(s, p, t_ms: float) -> None:
         s.lte_tti_left[user] = 0.0
         if s.q_length[user, LINK_LTE] > 0:
             # bytes not yet scheduled: the head packet's remainder plus the rest of the queue
-            left = s.q_nbytes[user, LINK_LTE] - s.pkt_size[s.q_buf[user, LINK_LTE, s.q_head[user, LINK_LTE]]]
+            queued = s.q_nbytes[user, LINK_LTE] + s.q_length[user, LINK_LTE] * PDCP_SDU_OVERHEAD_BYTES
+            left = queued - _pdcp_bytes(s, s.q_buf[user, LINK_LTE, s.q_head[user, LINK_LTE]])
             s.lte_tti_left[user] = left + s.q_lte_head_left[user]
             if s.lte_tti_left[user] > 0.0 and s.lte_bits_per_rb[user] > 0:
                 waiting += 1

@@ -17,6 +17,7 @@ import simpy
 from netgym_lite.config_types import ScenarioConfig
 from netgym_lite.errors import ConfigError, field_error
 from netgym_lite.models.channel import snr_db
+from netgym_lite.models.lte import PDCP_SDU_OVERHEAD_BYTES
 from netgym_lite.models.lte_phy import RB_BANDWIDTH_HZ, bits_per_rb, rbg_size
 from netgym_lite.reference.common import DelayLine, Packet, Recorder
 
@@ -93,13 +94,14 @@ class LteCell:
     def enqueue(self, pkt: Packet) -> None:
         """A packet reached the eNB from the backhaul: RLC tail drop, or append to the user's buffer."""
         u = pkt.user
-        if self.stored_bytes[u] + pkt.size > self.buffer_bytes:
+        air = pkt.size + PDCP_SDU_OVERHEAD_BYTES  # payload + IP/UDP + PDCP headers (docs/models.md "LTE")
+        if self.stored_bytes[u] + air > self.buffer_bytes:
             self.recorder.on_drop(pkt, self.env.now)
             return
-        pkt.remaining = pkt.size
+        pkt.remaining = air
         self.queues[u].append(pkt)
-        self.stored_bytes[u] += pkt.size
-        self.unscheduled_bytes[u] += pkt.size
+        self.stored_bytes[u] += air
+        self.unscheduled_bytes[u] += air
 
     def _to_ue(self, pkt: Packet) -> None:
         pkt.t_arrival = self.env.now
@@ -126,7 +128,7 @@ class LteCell:
             nbytes -= take
             self.unscheduled_bytes[user] -= take
             if head.remaining <= 0:
-                self.stored_bytes[user] -= head.size
+                self.stored_bytes[user] -= head.size + PDCP_SDU_OVERHEAD_BYTES
                 self.air.put(q.popleft())
 
     def _schedule_tti(self) -> None:
