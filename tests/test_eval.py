@@ -202,3 +202,13 @@ def test_plot_without_matplotlib_names_the_extra(monkeypatch, capsys) -> None:
 def test_eval_errors_exit_2(argv, message, capsys) -> None:
     assert main(["eval", "-q", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("env", ["qos_steer", "network_slicing"])
+def test_eval_runs_on_the_other_envs_and_refuses_link_heuristics_there(env: str, capsys) -> None:
+    assert main(["eval", "--env", env, "--agents", "system_default,random", "--seeds", "1", "--episodes", "1",
+                 "--steps-per-episode", "3", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"netgym-lite eval: {env}") and "system_default" in out and "random" in out
+    assert main(["eval", "--env", env, "--agents", "argmax", "--seeds", "1", "-q"]) == 2
+    assert "link heuristics need traffic_mgmt" in capsys.readouterr().err

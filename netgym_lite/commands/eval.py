@@ -28,7 +28,11 @@ import numpy as np
 from netgym_lite.errors import ConfigError
 
 #: Environments ``--env`` accepts → their class (``module:Class``, imported when used).
-ENVS = {"traffic_mgmt": "netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv"}
+ENVS = {
+    "traffic_mgmt": "netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv",
+    "qos_steer": "netgym_lite.envs.qos_steer:QoSSteerEnv",
+    "network_slicing": "netgym_lite.envs.network_slicing:NetworkSlicingEnv",
+}
 PLOT_EXTRA_HINT = "pip install 'netgym-lite[plot]' (or: pip install matplotlib)"
 
 # Two-sided 95 % Student-t quantiles t_{0.975, df} for df = 1..30.
@@ -324,13 +328,16 @@ def make_env(name: str, scenario: Any, reward_type: str | None, overrides: dict[
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Evaluate the policies and print the table (and write the plot / JSON)."""
-    from netgym_lite.agents import AGENTS, load_model_agent, make_agent
+    from netgym_lite.agents import AGENTS, HEURISTICS, load_model_agent, make_agent
     from netgym_lite.cli import ProgressBar, _parse_set
 
     names = _parse_list(args.agents, "agents", str) if args.agents else []
     for n in names:
         if n not in AGENTS:
             raise ConfigError(f"--agents: {n!r} is invalid: allowed names from {', '.join(AGENTS)}")
+        if n in HEURISTICS and args.env != "traffic_mgmt":
+            raise ConfigError(f"--agents: {n!r} is invalid with --env {args.env}: the link heuristics need "
+                              "traffic_mgmt; allowed system_default, random or --model")
     seeds = _parse_list(args.seeds, "seeds", int)
     if args.episodes < 1:
         raise ConfigError(f"--episodes={args.episodes} is invalid: allowed an integer >= 1")
