@@ -284,6 +284,8 @@ def test_parse_slicing_action_defaults() -> None:
     assert parse_slicing_action([], num_slices=2, last_ts=1100) is None
     rec = {"source": "lte", "name": "srb_allocation", "id": [1], "ts": 1100, "value": []}
     assert parse_slicing_action([rec], num_slices=2, last_ts=1100) is None
+    rec["value"] = [{"slice": [0, 1], "value": []}]  # NetworkGym's system default form: empty inner lists
+    assert parse_slicing_action([rec], num_slices=2, last_ts=1100) is None
     rec["value"] = [{"slice": [1], "value": [7.4]}]
     caps = parse_slicing_action(rec, num_slices=2, last_ts=1100)
     assert np.isnan(caps[0]).all() and np.isnan(caps[1, :2]).all() and caps[1, 2] == 7.0

@@ -4,8 +4,8 @@ NetworkGym's slicing client sends three records templated on ``lte::dl::cell::ma
 with ``value = [{"slice": [0, 1, ...], "value": [counts as floats]}]`` for the one LTE cell: dedicated,
 prioritized and shared RBGs per slice. netgym-lite accepts any subset (a slice or a kind left out keeps the
 scenario's configured count), rounds non-integral counts to the nearest integer, and treats counts above the
-cell's RBGs as "all". ``[]``, or records whose ``value`` is ``[]``, is the system default (the configured
-static allocation).
+cell's RBGs as "all". ``[]``, records whose ``value`` is ``[]``, or whose cell entry has an empty ``value`` list
+(``[{"slice": [0, 1], "value": []}]``) are the system default (the configured static allocation).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def _parse_cell(entry: object, num_slices: int, where: str, out: np.ndarray, col
     if not isinstance(entry, Mapping):
         raise ActionError(f"{where}={entry!r} is invalid: allowed {{\"slice\": [...], \"value\": [...]}}")
     slices, values = entry.get("slice"), entry.get("value")
+    if isinstance(slices, list) and values == []:
+        return  # NetworkGym's system default form: the cell's entry with an empty value list
     if not isinstance(slices, list) or not isinstance(values, list) or len(slices) != len(values):
         raise ActionError(f"{where} is invalid: allowed equally long lists \"slice\" (slice ids 0..{num_slices - 1}) "
                           "and \"value\" (RBG counts)")
@@ -86,5 +88,5 @@ def parse_slicing_action(action_list: object, *, num_slices: int, last_ts: int |
             if not isinstance(ids, list) or len(ids) != 1 or not _is_number(ids[0]) or float(ids[0]) != 1.0:
                 raise ActionError(f"{where}.id={ids!r} is invalid: allowed [1] (the one LTE cell)")
             _parse_cell(value[0], num_slices, f"{where}.value[0]", caps, ALLOCATION_NAMES[name])
-            given = True
+            given = given or not np.isnan(caps[:, ALLOCATION_NAMES[name]]).all()
     return caps if given else None

@@ -1,0 +1,117 @@
+"""NetworkGym's own shipped configs, verbatim, through `serve` with a raw NetworkGym-style client whose actions are
+built the way NetworkGym's adapters build them: the measurement through ``pandas.json_normalize``, one row as
+template, ``json.loads(row.to_json())``, then name and value replaced.
+
+Test data: ``tests/data/networkgym_{qos_steer,network_slicing}_config.json`` are NetworkGym's
+``network_gym_client/envs/<env>/config.json`` at commit b44e3f0 (configuration files, kept verbatim).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("zmq")
+pd = pytest.importorskip("pandas")
+
+from test_zmq_peers import RawClient, serve_in_thread  # noqa: E402
+
+from netgym_lite.config import raw_env_config  # noqa: E402
+from netgym_lite.ipc.zmq_server import ZmqServer  # noqa: E402
+
+pytestmark = pytest.mark.zmq
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def zserver() -> Iterator[ZmqServer]:
+    yield from serve_in_thread()
+
+
+def env_start(name: str, **overrides) -> dict:
+    """What NetworkGym's client sends for its shipped config: env_config plus the keys the client adds (env, the
+    interval keys, num_users, env_end_time_ms), in the config's own dialect."""
+    whole = json.loads((DATA / f"networkgym_{name}_config.json").read_text())
+    return raw_env_config(whole, env=name, **overrides)
+
+
+def row(msg: dict, source: str, name: str) -> "pd.Series":
+    df = pd.json_normalize(msg["network_stats"])
+    return df[(df["source"] == source) & (df["name"] == name)].iloc[0]
+
+
+def qos_steer_action(msg: dict, step: int) -> dict:
+    """NetworkGym's qos_steer adapter: gma::dl::rate as template, name wifi::dl::split_ratio, value the
+    MultiDiscrete action (ints 0/1); every third step the system default (``env.step([])``)."""
+    policy = json.loads(row(msg, "gma", "dl::rate").to_json())
+    policy["name"] = "wifi::dl::split_ratio"
+    n = len(policy["id"])
+    policy["value"] = [] if step % 3 == 2 else np.array([(u + step) % 2 for u in range(n)]).tolist()
+    return {"type": "env-action", "action_list": policy}
+
+
+def slicing_action(msg: dict, step: int, rbg_num: float = 25.0) -> dict:
+    """NetworkGym's network_slicing adapter: three copies of lte::dl::cell::max_rate named drb/prb/srb_allocation,
+    the counts as floats per cell entry; every third step the system default with empty inner lists."""
+    template = row(msg, "lte", "dl::cell::max_rate")
+    scaled = np.round(np.interp([0.8, 0.4] if step % 2 else [0.2, 0.9], (0, 1), (0, rbg_num / 2)))
+    policies = []
+    for name, values in (("drb_allocation", np.zeros(2).tolist()), ("prb_allocation", scaled.tolist()),
+                         ("srb_allocation", list(np.ones(2) * rbg_num))):
+        policy = json.loads(template.to_json())
+        policy["name"] = name
+        for item in policy["value"]:
+            item["value"] = [] if step % 3 == 2 else values
+        policies.append(policy)
+    return {"type": "env-action", "action_list": policies}
+
+
+CASES = {"qos_steer": qos_steer_action, "network_slicing": slicing_action}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_networkgyms_shipped_config_runs_a_full_session(zserver: ZmqServer, name: str) -> None:
+    start = env_start(name, steps_per_episode=4, episodes_per_session=2)
+    if name == "network_slicing":  # also subscribe to the applied allocation, to see the action take effect
+        start["subscribed_network_stats"] += ["lte::drb_allocation", "lte::prb_allocation", "lte::srb_allocation"]
+    subscribed = set(start["subscribed_network_stats"])
+    interval = start["measurement_interval_ms"]
+    client = RawClient(zserver.endpoint, "ngym", client_id=7)
+    try:
+        client.send(start)
+        msgs = [client.recv()]
+        for step in range(7):
+            assert msgs[-1] is not None and msgs[-1]["type"] == "env-measurement", msgs[-1]
+            client.send(CASES[name](msgs[-1], step))
+            msgs.append(client.recv())
+        assert client.recv(timeout_s=0.5) is None  # L·E = 8 measurements, then nothing more
+    finally:
+        client.close()
+    n = start["num_users"]
+    for k, msg in enumerate(msgs):
+        assert msg["type"] == "env-measurement", msg
+        stats = msg["network_stats"]
+        assert stats, "network_stats must never be empty"
+        keys = {f"{r['source']}::{r['name']}" for r in stats}
+        assert keys <= subscribed
+        # every downlink stat NetworkGym's config subscribes to comes back (uplink ones are not modelled yet)
+        assert {s for s in subscribed if "::ul::" not in s} <= keys
+        for r in stats:
+            assert r["ts"] == start["measurement_start_time_ms"] + (k + 1) * interval
+            if "::cell::" in r["name"] or r["name"].endswith("_allocation"):
+                assert r["id"] == [1] and len(r["value"]) == 1 and len(r["value"][0]["slice"]) == len(
+                    r["value"][0]["value"])
+            else:
+                assert r["id"] == list(range(1, n + 1)) and len(r["value"]) == n
+                assert all(v == -1 or v >= 0 for v in r["value"]), r  # -1 = no value, as NetworkGym
+    if name == "network_slicing":  # the action took effect, and the system default restored the config
+        prb = [next(r for r in m["network_stats"] if r["name"] == "prb_allocation")["value"][0]["value"]
+               for m in msgs]
+        assert prb[1] == [2.0, 11.0] and prb[2] == [10.0, 5.0] and prb[3] == [13.0, 12.0]
+    else:
+        split = [next(r for r in m["network_stats"] if r["name"] == "wifi::dl::split_ratio")["value"] for m in msgs]
+        assert split[1] == [100.0 * ((u + 0) % 2) for u in range(n)]
