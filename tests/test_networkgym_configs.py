@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def env_start(name: str, **overrides) -> dict:
     return raw_env_config(whole, env=name, **overrides)
 
 
-def row(msg: dict, source: str, name: str) -> "pd.Series":
+def row(msg: dict, source: str, name: str) -> Any:
     df = pd.json_normalize(msg["network_stats"])
     return df[(df["source"] == source) & (df["name"] == name)].iloc[0]
 
