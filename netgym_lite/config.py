@@ -367,6 +367,9 @@ def _slice_list_to_slices(d: dict, origins: _Origins) -> None:
                 sl[key] = _integer(entry[key], f"{where}.{key}", lo=0)
         slices.append(sl)
     total = sum(sl["num_users"] for sl in slices)
+    if not 1 <= total <= MAX_USERS:
+        raise field_error(ConfigError, path, f"<slices of {total} users in all>",
+                          f"slices whose num_users sum to 1..{MAX_USERS}")
     if "num_users" in d and d["num_users"] != total:
         raise field_error(ConfigError, "env_config.num_users", d["num_users"],
                           f"the sum of slice_list's num_users = {total} (or leave it out)")
