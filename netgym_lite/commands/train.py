@@ -33,6 +33,11 @@ def build_training_env(args: argparse.Namespace) -> Any:
     from netgym_lite.commands.eval import make_env
     from netgym_lite.envs.wrappers import StudyObservation
 
+    if args.obs is None:
+        args.obs = "study" if args.env == "traffic_mgmt" else "basic"
+    if args.obs == "study" and args.env != "traffic_mgmt":
+        raise ConfigError(f"--obs study is invalid with --env {args.env}: the study's features are TrafficMgmt's; "
+                          "allowed basic")
     overrides = _parse_set(args.set or [])
     if args.steps_per_episode is not None:
         overrides["steps_per_episode"] = args.steps_per_episode
@@ -44,6 +49,7 @@ def build_training_env(args: argparse.Namespace) -> Any:
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Check the env, train, save the model and its metadata."""
+    import gymnasium as gym
     import numpy as np
 
     from netgym_lite.agents.model_agent import import_sb3, model_paths, write_model_metadata
@@ -66,6 +72,10 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             check_env(env, warn=not args.quiet)
             err.write("check_env: passed\n")
         hyper = _parse_set(args.hp or [])
+        box_only = ("SAC", "TD3", "DDPG")
+        if args.algo in box_only and not isinstance(env.action_space, gym.spaces.Box):
+            raise ConfigError(f"--algo {args.algo} is invalid with --env {args.env} ({env.action_space} actions): "
+                              f"{', '.join(box_only)} need continuous (Box) actions; allowed PPO or A2C")
         try:
             model = getattr(sb3, args.algo)(
                 "MlpPolicy", env, seed=args.seed, verbose=0, device="cpu", **hyper
@@ -140,9 +150,10 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--obs",
-        default="study",
+        default=None,
         choices=OBSERVATION_KINDS,
-        help="observation: study = the offline-RL study's 14 features /100 (default), basic = (3, N)",
+        help="observation: study = the offline-RL study's 14 features /100 (traffic_mgmt only; its default), "
+        "basic = the env's own (default for the other envs)",
     )
     p.add_argument("--scenario", default=None, help="NetworkGym config JSON or shipped scenario name")
     p.add_argument("--steps-per-episode", type=int, default=None, help="override the scenario's L")
