@@ -125,7 +125,7 @@ def test_train_on_the_other_envs_picks_their_own_observation_and_refuses_mismatc
     pytest.importorskip("stable_baselines3")
     save = str(tmp_path / "qos")
     assert main(["train", "--env", "qos_steer", "--algo", "PPO", "--timesteps", "32", "--hp", "n_steps=16",
-                 "--hp", "batch_size=16", "--steps-per-episode", "4", "--save", save, "-q"]) == 0
+                 "--hp", "batch_size=16", "--save", save, "-q"]) == 0
     assert "PPO on qos_steer (obs basic, reward wifi_qos_user_num)" in capsys.readouterr().out
     assert main(["train", "--env", "qos_steer", "--algo", "SAC", "--timesteps", "32", "--save", save, "-q"]) == 2
     assert "need continuous (Box) actions; allowed PPO or A2C" in capsys.readouterr().err
