@@ -146,3 +146,19 @@ def test_stable_baselines3_trains_on_the_native_vector_env() -> None:
     assert dones.all() and all("terminal_observation" in info for info in infos)
     assert all(info["TimeLimit.truncated"] for info in infos)  # truncated, not the session's end
     vec.close()
+
+
+def test_parallel_and_serial_batches_give_the_same_results() -> None:
+    overrides = CASES["netgym-lite/TrafficMgmt-v0"]
+    runs = []
+    for parallel in (False, True):
+        venv = gym.make_vec("netgym-lite/TrafficMgmt-v0", num_envs=4, parallel=parallel, **overrides)
+        actions = _actions(venv.action_space, 8, seed=3)
+        out = [venv.reset(seed=11)[0]]
+        for a in actions:
+            obs, rewards, term, trunc, _ = venv.step(a)
+            out += [obs, rewards, term, trunc]
+        runs.append(out)
+        venv.close()
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
