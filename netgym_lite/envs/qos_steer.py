@@ -124,7 +124,7 @@ class QoSSteerEnv(NetworkGymEnv):
         self.action_space = spaces.MultiDiscrete(np.full(self.num_users, 2))
 
     def _template(self) -> Mapping[str, Any]:
-        rec = find_record(self._records, *TEMPLATE_RECORD)
+        rec = find_record(self._index, *TEMPLATE_RECORD)
         if rec is not None:
             return rec
         return {"source": TEMPLATE_RECORD[0], "name": TEMPLATE_RECORD[1],

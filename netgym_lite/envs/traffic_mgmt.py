@@ -52,10 +52,21 @@ def get_observation(records: Sequence[Mapping[str, Any]], num_users: int) -> np.
 
 
 def _values(records: Sequence[Mapping[str, Any]], source: str, name: str) -> np.ndarray:
+    """A record's values in order as float64 (None → NaN); an empty array when the record is missing."""
     rec = find_record(records, source, name)
     if rec is None:
         return np.zeros(0)
-    return np.array([np.nan if v is None else float(v) for v in rec.get("value", ())], dtype=np.float64)
+    values = rec.get("value", ())
+    if type(values) is list:
+        # Fast path: numpy converts None to NaN and numbers as float() does; anything else (nested lists,
+        # unconvertible objects) takes the per-value path, which raises as before.
+        try:
+            out = np.array(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            out = None
+        if out is not None and out.ndim == 1:
+            return out
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
 def get_reward(records: Sequence[Mapping[str, Any]], reward_type: str = "utility") -> float:
@@ -82,7 +93,7 @@ def get_reward(records: Sequence[Mapping[str, Any]], reward_type: str = "utility
         ln_rate = math.log(mean_rate) if mean_rate > 0 else _LN_FLOOR
         mean_owd = float(owd[valid].mean()) if valid.any() else 0.0
         ln_owd = math.log(mean_owd) if mean_owd > 0 else _LN_FLOOR
-        return float(np.clip(0.5 * ln_rate - 0.5 * ln_owd, -10.0, 10.0))
+        return float(min(max(0.5 * ln_rate - 0.5 * ln_owd, -10.0), 10.0))  # np.clip on a scalar costs ~3 µs
     if reward_type == "normalized_utility":
         n = rate.size
         lte = _values(records, "lte", "dl::max_rate")
@@ -277,7 +288,7 @@ class TrafficMgmtEnv(NetworkGymEnv):
         self.action_space = spaces.Box(0.0, 1.0, (self.num_users,), np.float32)
 
     def _template(self) -> dict:
-        rec = find_record(self._records, *TEMPLATE_RECORD)
+        rec = find_record(self._index, *TEMPLATE_RECORD)
         if rec is not None:
             return rec  # type: ignore[return-value]
         # gma::dl::rate not subscribed: build an equivalent template.
