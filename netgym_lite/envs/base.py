@@ -38,15 +38,16 @@ class RecordIndex(tuple):
 
     def __new__(cls, records: Sequence[Mapping[str, Any]]) -> RecordIndex:
         self = super().__new__(cls, records)
-        by_key: dict[tuple[Any, Any], Mapping[str, Any]] = {}
-        for rec in self:
-            try:
-                key = (rec.get("source"), rec.get("name"))
-                if key not in by_key:
-                    by_key[key] = rec
-            except (AttributeError, TypeError):
-                continue
-        self.by_key = by_key
+        try:  # reversed: the first record of a key is written last and wins
+            self.by_key = {(rec.get("source"), rec.get("name")): rec for rec in reversed(self)}
+        except (AttributeError, TypeError):  # a record that is not a mapping, or an unhashable source/name
+            by_key: dict[tuple[Any, Any], Mapping[str, Any]] = {}
+            for rec in self:
+                try:
+                    by_key.setdefault((rec.get("source"), rec.get("name")), rec)
+                except (AttributeError, TypeError):
+                    continue
+            self.by_key = by_key
         return self
 
 
