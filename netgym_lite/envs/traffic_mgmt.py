@@ -87,11 +87,13 @@ def get_reward(records: Sequence[Mapping[str, Any]], reward_type: str = "utility
     rate = np.where(np.isfinite(rate) & (rate > 0), rate, 0.0)
     owd = _values(records, "gma", "dl::owd")
     valid = np.isfinite(owd) & (owd >= 0)
-    mean_rate = float(rate.mean()) if rate.size else 0.0
+    # np.add.reduce(x) / n is exactly what ndarray.mean() computes, without its Python-level dispatch (~2 µs)
+    mean_rate = float(np.add.reduce(rate) / rate.size) if rate.size else 0.0
 
     if reward_type == "utility":
         ln_rate = math.log(mean_rate) if mean_rate > 0 else _LN_FLOOR
-        mean_owd = float(owd[valid].mean()) if valid.any() else 0.0
+        valid_owd = owd[valid]
+        mean_owd = float(np.add.reduce(valid_owd) / valid_owd.size) if valid_owd.size else 0.0
         ln_owd = math.log(mean_owd) if mean_owd > 0 else _LN_FLOOR
         return float(min(max(0.5 * ln_rate - 0.5 * ln_owd, -10.0), 10.0))  # np.clip on a scalar costs ~3 µs
     if reward_type == "normalized_utility":
