@@ -20,20 +20,32 @@ from .models.measurement import METRIC_KEYS, ROW
 _SPLIT_KEYS = tuple(tuple(key.split("::", 1)) for key in METRIC_KEYS)
 #: Per-cell, per-slice records (one LTE cell, id 1), in NetworkGym's nested form.
 CELL_KEYS = (
-    "lte::dl::cell::max_rate", "lte::dl::cell::rb_usage",
-    "gma::dl::cell::rate", "gma::dl::cell::tx_rate", "gma::dl::cell::qos_rate", "gma::dl::cell::delay_violation",
+    "lte::dl::cell::max_rate",
+    "lte::dl::cell::rb_usage",
+    "gma::dl::cell::rate",
+    "gma::dl::cell::tx_rate",
+    "gma::dl::cell::qos_rate",
+    "gma::dl::cell::delay_violation",
 )
 #: The slicing action, reported back as applied (network_slicing only): RBG counts per slice.
 ALLOCATION_KEYS = ("lte::drb_allocation", "lte::prb_allocation", "lte::srb_allocation")
 
 
 #: Table rows summed (or, for the first, averaged) per slice, in the order of the first five :data:`CELL_KEYS`.
-_CELL_ROWS = np.array([ROW["lte::dl::max_rate"], ROW["lte::dl::rb_usage"], ROW["gma::dl::rate"],
-                       ROW["gma::dl::tx_rate"], ROW["gma::dl::qos_rate"]])
+_CELL_ROWS = np.array(
+    [
+        ROW["lte::dl::max_rate"],
+        ROW["lte::dl::rb_usage"],
+        ROW["gma::dl::rate"],
+        ROW["gma::dl::tx_rate"],
+        ROW["gma::dl::qos_rate"],
+    ]
+)
 
 
-def slice_metrics(table: np.ndarray, user_slice: np.ndarray, num_slices: int, rx_pkts: np.ndarray,
-                  viol_pkts: np.ndarray) -> dict[str, list[float]]:
+def slice_metrics(
+    table: np.ndarray, user_slice: np.ndarray, num_slices: int, rx_pkts: np.ndarray, viol_pkts: np.ndarray
+) -> dict[str, list[float]]:
     """Per-slice values of :data:`CELL_KEYS` from the per-user table and the interval's packet counters.
 
     Rates (Mbps) and RB usage (% of the cell's RBs × TTIs) are sums over the slice's users; ``max_rate`` is the
@@ -74,8 +86,13 @@ def _split_key(key: str) -> tuple[str, str]:
 
 def _cell_record(key: str, ts_ms: int, values: list[float]) -> dict:
     source, name = _split_key(key)
-    return {"source": source, "name": name, "id": [1], "ts": ts_ms,
-            "value": [{"slice": list(range(len(values))), "value": [round(float(v), 6) for v in values]}]}
+    return {
+        "source": source,
+        "name": name,
+        "id": [1],
+        "ts": ts_ms,
+        "value": [{"slice": list(range(len(values))), "value": [round(float(v), 6) for v in values]}],
+    }
 
 
 @functools.lru_cache(maxsize=64)
@@ -83,12 +100,21 @@ def _table_rows(subscribed: tuple[str, ...], only: frozenset[str] | None) -> tup
     """Rows of the measurement table to send for this subscription and ``only`` filter, and whether that is
     every row (the same few combinations recur every interval)."""
     wanted = set(subscribed)
-    rows = [i for i, key in enumerate(METRIC_KEYS) if (not wanted or key in wanted) and (only is None or key in only)]
+    rows = [
+        i
+        for i, key in enumerate(METRIC_KEYS)
+        if (not wanted or key in wanted) and (only is None or key in only)
+    ]
     return rows, len(rows) == len(METRIC_KEYS)
 
 
-def build_records(table: np.ndarray, ts_ms: int, cfg: ScenarioConfig,
-                  cell: dict[str, list[float]] | None = None, only: frozenset[str] | None = None) -> list[dict]:
+def build_records(
+    table: np.ndarray,
+    ts_ms: int,
+    cfg: ScenarioConfig,
+    cell: dict[str, list[float]] | None = None,
+    only: frozenset[str] | None = None,
+) -> list[dict]:
     """The interval's records, filtered by ``cfg.subscribed_network_stats`` (empty = all).
 
     ``cell``: per-slice values by full key (:func:`slice_metrics`, plus the allocation records for slicing).

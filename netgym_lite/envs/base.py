@@ -88,7 +88,12 @@ def record_values(
     ids, values = rec.get("id", ()), rec.get("value", ())
     # Fast path: what the simulator sends, ids 1..N in order and N numbers. A None would become NaN here, so any
     # NaN (None or a real NaN) and any odd shape take the general path below, which treats each value on its own.
-    if type(ids) is list and type(values) is list and len(values) == num_users and ids == _ordered_ids(num_users):
+    if (
+        type(ids) is list
+        and type(values) is list
+        and len(values) == num_users
+        and ids == _ordered_ids(num_users)
+    ):
         try:
             out = np.array(values, dtype=np.float64)
         except (TypeError, ValueError):
@@ -159,8 +164,9 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 )
             from netgym_lite.ipc.zmq_transport import ZmqTransport  # optional extra: pyzmq
 
-            transport = ZmqTransport(server, session_name=session_name, session_key=session_key,
-                                     client_id=client_id)
+            transport = ZmqTransport(
+                server, session_name=session_name, session_key=session_key, client_id=client_id
+            )
         elif transport is None:
             # Private in-memory server. Messages are handed over without copying: neither side keeps or
             # mutates them and the simulation builds fresh records every interval (check_env's
@@ -214,8 +220,10 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         if reward_type is None:
             reward_type = rl_config_of(scenario, default_reward="")["reward_type"] or self.REWARD_TYPES[0]
             if reward_type not in self.REWARD_TYPES:
-                raise ConfigError(f"rl_config.reward_type={reward_type!r} is invalid for {self.NETWORKGYM_ENV}: "
-                                  f"allowed one of {', '.join(self.REWARD_TYPES)}")
+                raise ConfigError(
+                    f"rl_config.reward_type={reward_type!r} is invalid for {self.NETWORKGYM_ENV}: "
+                    f"allowed one of {', '.join(self.REWARD_TYPES)}"
+                )
         if reward_type not in self.REWARD_TYPES:
             raise ConfigError(
                 f"reward_type={reward_type!r} is invalid: allowed one of {', '.join(self.REWARD_TYPES)}"

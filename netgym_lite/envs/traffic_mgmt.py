@@ -18,8 +18,15 @@ from gymnasium import spaces
 from netgym_lite.envs.base import NetworkGymEnv, find_record, record_values
 from netgym_lite.errors import ActionError, ConfigError
 
-__all__ = ["TrafficMgmtEnv", "find_record", "get_observation", "get_policy", "get_reward", "record_values",
-           "validate_action"]
+__all__ = [
+    "TrafficMgmtEnv",
+    "find_record",
+    "get_observation",
+    "get_policy",
+    "get_reward",
+    "record_values",
+    "validate_action",
+]
 
 #: The rewards of this env (design.md §6); the first is the default.
 REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay")
@@ -294,8 +301,13 @@ class TrafficMgmtEnv(NetworkGymEnv):
         if rec is not None:
             return rec  # type: ignore[return-value]
         # gma::dl::rate not subscribed: build an equivalent template.
-        return {"source": TEMPLATE_RECORD[0], "name": TEMPLATE_RECORD[1],
-                "id": list(range(1, self.num_users + 1)), "ts": self.client.last_ts, "value": []}
+        return {
+            "source": TEMPLATE_RECORD[0],
+            "name": TEMPLATE_RECORD[1],
+            "id": list(range(1, self.num_users + 1)),
+            "ts": self.client.last_ts,
+            "value": [],
+        }
 
     def _observation(self, records: list[dict]) -> np.ndarray:
         return get_observation(records, self.num_users)
@@ -313,8 +325,10 @@ class TrafficMgmtEnv(NetworkGymEnv):
         """``render_mode="ansi"``: a text table of the last observation (None otherwise)."""
         if self.render_mode != "ansi":
             return None
-        lines = [f"ts={self.client.last_ts} ms  episode {self._episode} step {self._step}/{self.steps_per_episode}",
-                 "user  lte_max_mbps  wifi_max_mbps  rate_mbps"]
+        lines = [
+            f"ts={self.client.last_ts} ms  episode {self._episode} step {self._step}/{self.steps_per_episode}",
+            "user  lte_max_mbps  wifi_max_mbps  rate_mbps",
+        ]
         if self._last_obs is not None:
             for u in range(self.num_users):
                 lte, wifi, rate = self._last_obs[:, u]
