@@ -4,15 +4,21 @@ Run:  python examples/cleanrl_ppo.py --total-timesteps 2000
 Needs torch (CPU build: ``pip install torch==2.13.0``). Every option is a field of :class:`Args` below, given on
 the command line as ``--field-name value`` (``--help`` lists them).
 
-Environment: ``gymnasium.vector.SyncVectorEnv`` of ``num_envs`` TrafficMgmt envs, each wrapped with
-``ClipAction`` (the env rejects shares outside [0, 1]) and, by default, the offline-RL study's 14-feature
-observation (``StudyObservation``, values /100), flattened.
+Environment (``--vectorization``):
 
-Autoreset: this script relies on Gymnasium 1.x's default autoreset mode, **NEXT_STEP** (it asserts it). In that
-mode, when a sub-env ends an episode (terminated or truncated) at step t, the ``step()`` at t + 1 does not use the
-action: it resets that sub-env and returns its first observation with reward 0 and terminated = truncated = False.
-So the observation returned at t is the episode's real final observation (no ``final_obs`` in ``info``), and the
-transition at t + 1 is not a real one. The rollout below therefore:
+* ``native`` (default): ``gym.make_vec("netgym-lite/TrafficMgmt-v0", num_envs=N)``, netgym-lite's native vector
+  env (all N simulations advance in one numba call per step), with Gymnasium's vector wrappers: observation / 100
+  (the env's ``(3, N)`` Mbps one), flattened, actions clipped to [0, 1] (the env rejects shares outside).
+* ``sync``: ``gymnasium.vector.SyncVectorEnv`` of N single envs with the same wrappers; only this mode offers
+  ``--study-obs``, the offline-RL study's 14-feature observation (``StudyObservation``, built from the raw
+  records in ``info["network_stats"]``, which the native vector env does not return).
+
+Autoreset: this script relies on Gymnasium 1.x's default autoreset mode, **NEXT_STEP** (it asserts
+``envs.metadata["autoreset_mode"]`` in both modes). In that mode, when a sub-env ends an episode (terminated or
+truncated) at step t, the ``step()`` at t + 1 does not use the action: it resets that sub-env and returns its
+first observation with reward 0 and terminated = truncated = False. So the observation returned at t is the
+episode's real final observation (no ``final_obs`` in ``info``), and the transition at t + 1 is not a real one.
+The rollout below therefore (as CleanRL's Gymnasium 1.x PPO scripts do):
 
 * bootstraps a truncated episode from V(final observation) (TrafficMgmt episodes end by truncation every L
   measurements; only a session's last measurement is also terminated, where the bootstrap is cut),
@@ -55,8 +61,10 @@ class Args:
     """L: measurements per episode (overrides the scenario)"""
     reward_type: str = "utility"
     """utility, normalized_utility, throughput or delay"""
-    study_obs: bool = True
-    """use the offline-RL study's 14-feature observation (else the env's (3, N) Mbps one, divided by 100)"""
+    vectorization: str = "native"
+    """native (netgym-lite's vector env: one numba call per step for all sub-envs) or sync (SyncVectorEnv)"""
+    study_obs: bool = False
+    """use the offline-RL study's 14-feature observation (sync only; else the env's (3, N) Mbps one / 100)"""
     total_timesteps: int = 20000
     """total timesteps of the experiments"""
     learning_rate: float = 3e-4
@@ -174,15 +182,41 @@ class Agent(nn.Module):
         return action, probs.log_prob(action).sum(1), probs.entropy().sum(1), self.critic(x)
 
 
-def make_vector_env(args: Args) -> gym.vector.SyncVectorEnv:
-    fns = [make_env(args, i) for i in range(args.num_envs)]
-    try:
-        from gymnasium.vector import AutoresetMode
+def make_vector_env(args: Args) -> gym.vector.VectorEnv:
+    """The ``num_envs`` sub-envs, vectorised as ``args.vectorization`` says (module docstring), NEXT_STEP
+    autoreset."""
+    from gymnasium.vector import AutoresetMode
 
-        envs = gym.vector.SyncVectorEnv(fns, autoreset_mode=AutoresetMode.NEXT_STEP)
-        assert envs.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
-    except ImportError:  # gymnasium 1.0: NEXT_STEP is the only mode
-        envs = gym.vector.SyncVectorEnv(fns)
+    if args.vectorization == "sync":
+        fns = [make_env(args, i) for i in range(args.num_envs)]
+        envs: gym.vector.VectorEnv = gym.vector.SyncVectorEnv(fns, autoreset_mode=AutoresetMode.NEXT_STEP)
+    elif args.vectorization == "native":
+        if args.study_obs:
+            raise ValueError(
+                "--study-obs is invalid with --vectorization native (the native vector env returns "
+                "no records): allowed --vectorization sync, or --no-study-obs"
+            )
+        envs = gym.make_vec(
+            args.env_id,
+            num_envs=args.num_envs,
+            vectorization_mode="vector_entry_point",
+            scenario=args.scenario,
+            steps_per_episode=args.steps_per_episode,
+            reward_type=args.reward_type,
+        )
+        shape = envs.single_observation_space.shape
+        envs = gym.wrappers.vector.TransformObservation(
+            envs,
+            lambda o: o / 100.0,
+            observation_space=gym.spaces.Box(0.0, np.inf, (args.num_envs, *shape), np.float32),
+            single_observation_space=gym.spaces.Box(0.0, np.inf, shape, np.float32),
+        )
+        envs = gym.wrappers.vector.FlattenObservation(envs)
+        envs = gym.wrappers.vector.ClipAction(envs)
+    else:
+        raise ValueError(f"vectorization={args.vectorization!r} is invalid: allowed 'native' or 'sync'")
+    # The rollout's masking below is written for NEXT_STEP: fail loudly if the env does anything else.
+    assert envs.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP, envs.metadata.get("autoreset_mode")
     return envs
 
 

@@ -9,6 +9,8 @@ per slice and shapes it into dicts.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .config_types import ScenarioConfig
@@ -18,15 +20,32 @@ from .models.measurement import METRIC_KEYS, ROW
 _SPLIT_KEYS = tuple(tuple(key.split("::", 1)) for key in METRIC_KEYS)
 #: Per-cell, per-slice records (one LTE cell, id 1), in NetworkGym's nested form.
 CELL_KEYS = (
-    "lte::dl::cell::max_rate", "lte::dl::cell::rb_usage",
-    "gma::dl::cell::rate", "gma::dl::cell::tx_rate", "gma::dl::cell::qos_rate", "gma::dl::cell::delay_violation",
+    "lte::dl::cell::max_rate",
+    "lte::dl::cell::rb_usage",
+    "gma::dl::cell::rate",
+    "gma::dl::cell::tx_rate",
+    "gma::dl::cell::qos_rate",
+    "gma::dl::cell::delay_violation",
 )
 #: The slicing action, reported back as applied (network_slicing only): RBG counts per slice.
 ALLOCATION_KEYS = ("lte::drb_allocation", "lte::prb_allocation", "lte::srb_allocation")
 
 
-def slice_metrics(table: np.ndarray, user_slice: np.ndarray, num_slices: int, rx_pkts: np.ndarray,
-                  viol_pkts: np.ndarray) -> dict[str, list[float]]:
+#: Table rows summed (or, for the first, averaged) per slice, in the order of the first five :data:`CELL_KEYS`.
+_CELL_ROWS = np.array(
+    [
+        ROW["lte::dl::max_rate"],
+        ROW["lte::dl::rb_usage"],
+        ROW["gma::dl::rate"],
+        ROW["gma::dl::tx_rate"],
+        ROW["gma::dl::qos_rate"],
+    ]
+)
+
+
+def slice_metrics(
+    table: np.ndarray, user_slice: np.ndarray, num_slices: int, rx_pkts: np.ndarray, viol_pkts: np.ndarray
+) -> dict[str, list[float]]:
     """Per-slice values of :data:`CELL_KEYS` from the per-user table and the interval's packet counters.
 
     Rates (Mbps) and RB usage (% of the cell's RBs × TTIs) are sums over the slice's users; ``max_rate`` is the
@@ -34,44 +53,98 @@ def slice_metrics(table: np.ndarray, user_slice: np.ndarray, num_slices: int, rx
     delivered packets over the delay bound (%, −1 when none was delivered).
     """
     out: dict[str, list[float]] = {key: [] for key in CELL_KEYS}
+    rows = table[_CELL_ROWS]  # one gather for the five rows; each row then reduces as a contiguous 1-D array
     for sl in range(num_slices):
         users = user_slice == sl
-        rx = int(rx_pkts[users].sum())
-        out["lte::dl::cell::max_rate"].append(float(table[ROW["lte::dl::max_rate"], users].mean()) if users.any()
-                                              else 0.0)
-        out["lte::dl::cell::rb_usage"].append(float(table[ROW["lte::dl::rb_usage"], users].sum()))
-        out["gma::dl::cell::rate"].append(float(table[ROW["gma::dl::rate"], users].sum()))
-        out["gma::dl::cell::tx_rate"].append(float(table[ROW["gma::dl::tx_rate"], users].sum()))
-        out["gma::dl::cell::qos_rate"].append(float(table[ROW["gma::dl::qos_rate"], users].sum()))
-        out["gma::dl::cell::delay_violation"].append(100.0 * float(viol_pkts[users].sum()) / rx if rx else -1.0)
+        n = int(np.count_nonzero(users))
+        mine = rows if n == users.size else rows[:, users]
+        # Row by row on contiguous rows: numpy's pairwise summation then adds in exactly the order of
+        # table[row, users].sum(), so the values do not change in the last bit.
+        sums = [float(np.add.reduce(row)) for row in mine]
+        rx_users, viol_users = (rx_pkts, viol_pkts) if n == users.size else (rx_pkts[users], viol_pkts[users])
+        rx = int(rx_users.sum())
+        out["lte::dl::cell::max_rate"].append(float(np.float64(sums[0]) / n) if n else 0.0)
+        out["lte::dl::cell::rb_usage"].append(sums[1])
+        out["gma::dl::cell::rate"].append(sums[2])
+        out["gma::dl::cell::tx_rate"].append(sums[3])
+        out["gma::dl::cell::qos_rate"].append(sums[4])
+        out["gma::dl::cell::delay_violation"].append(100.0 * float(viol_users.sum()) / rx if rx else -1.0)
     return out
 
 
+_SPLIT: dict[str, tuple[str, str]] = {}
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    """``(source, name)`` of a full key, cached (the same few keys every interval)."""
+    parts = _SPLIT.get(key)
+    if parts is None:
+        source, name = key.split("::", 1)
+        parts = _SPLIT[key] = (source, name)
+    return parts
+
+
 def _cell_record(key: str, ts_ms: int, values: list[float]) -> dict:
-    source, name = key.split("::", 1)
-    return {"source": source, "name": name, "id": [1], "ts": ts_ms,
-            "value": [{"slice": list(range(len(values))), "value": [round(float(v), 6) for v in values]}]}
+    source, name = _split_key(key)
+    return {
+        "source": source,
+        "name": name,
+        "id": [1],
+        "ts": ts_ms,
+        "value": [{"slice": list(range(len(values))), "value": [round(float(v), 6) for v in values]}],
+    }
 
 
-def build_records(table: np.ndarray, ts_ms: int, cfg: ScenarioConfig,
-                  cell: dict[str, list[float]] | None = None, only: frozenset[str] | None = None) -> list[dict]:
+@functools.lru_cache(maxsize=64)
+def _table_rows(subscribed: tuple[str, ...], only: frozenset[str] | None) -> tuple[list[int], bool]:
+    """Rows of the measurement table to send for this subscription and ``only`` filter, and whether that is
+    every row (the same few combinations recur every interval)."""
+    wanted = set(subscribed)
+    rows = [
+        i
+        for i, key in enumerate(METRIC_KEYS)
+        if (not wanted or key in wanted) and (only is None or key in only)
+    ]
+    return rows, len(rows) == len(METRIC_KEYS)
+
+
+def build_records(
+    table: np.ndarray,
+    ts_ms: int,
+    cfg: ScenarioConfig,
+    cell: dict[str, list[float]] | None = None,
+    only: frozenset[str] | None = None,
+) -> list[dict]:
     """The interval's records, filtered by ``cfg.subscribed_network_stats`` (empty = all).
 
     ``cell``: per-slice values by full key (:func:`slice_metrics`, plus the allocation records for slicing).
     ``only``: further restrict to these full keys (the vector envs' fast path builds just what their
     observation and reward read, with exactly the values the full records would carry).
     """
-    wanted = set(cfg.subscribed_network_stats)
-    ids = list(range(1, cfg.num_users + 1))
-    rows = [i for i, key in enumerate(METRIC_KEYS)
-            if (not wanted or key in wanted) and (only is None or key in only)]
+    subscribed = tuple(cfg.subscribed_network_stats)
+    rows, every_row = _table_rows(subscribed, only)
     records = []
     if rows:
-        values = np.round(table[rows], 6).tolist()  # one rounding and conversion for the whole table
+        ids = _ordered_ids(cfg.num_users)
+        # one rounding and conversion for the whole table (no gather when every row is sent)
+        values = np.round(table if every_row else table[rows], 6).tolist()
         for i, row_values in zip(rows, values, strict=True):
             source, name = _SPLIT_KEYS[i]
-            records.append({"source": source, "name": name, "id": list(ids), "ts": ts_ms, "value": row_values})
-    for key, values in (cell or {}).items():
-        if (not wanted or key in wanted) and (only is None or key in only):
-            records.append(_cell_record(key, ts_ms, values))
+            records.append({"source": source, "name": name, "id": ids[:], "ts": ts_ms, "value": row_values})
+    if cell:
+        wanted = frozenset(subscribed)
+        for key, values in cell.items():
+            if (not wanted or key in wanted) and (only is None or key in only):
+                records.append(_cell_record(key, ts_ms, values))
     return records
+
+
+_IDS: dict[int, list[int]] = {}
+
+
+def _ordered_ids(num_users: int) -> list[int]:
+    """``[1, ..., num_users]``, cached; every record gets its own copy."""
+    ids = _IDS.get(num_users)
+    if ids is None:
+        ids = _IDS[num_users] = list(range(1, num_users + 1))
+    return ids

@@ -24,12 +24,55 @@ from netgym_lite.ipc.server import Server
 from netgym_lite.ipc.transport import Transport
 
 
+class RecordIndex(tuple):
+    """One measurement's records, as an immutable sequence that also looks records up by ``(source, name)``.
+
+    Built once per measurement (one pass over the records), it replaces the linear scan of :func:`find_record`
+    by a dict lookup in every adapter that reads the measurement. Being a tuple, it cannot go stale: it holds
+    exactly the records it was built from, in order, and the first record of a ``(source, name)`` wins, as in
+    the scan. Records that are not mappings, or whose source or name is unhashable, are skipped by the lookup
+    (a scan would never match them either).
+    """
+
+    by_key: dict[tuple[Any, Any], Mapping[str, Any]]
+
+    def __new__(cls, records: Sequence[Mapping[str, Any]]) -> RecordIndex:
+        self = super().__new__(cls, records)
+        try:  # reversed: the first record of a key is written last and wins
+            self.by_key = {(rec.get("source"), rec.get("name")): rec for rec in reversed(self)}
+        except (AttributeError, TypeError):  # a record that is not a mapping, or an unhashable source/name
+            by_key: dict[tuple[Any, Any], Mapping[str, Any]] = {}
+            for rec in self:
+                try:
+                    by_key.setdefault((rec.get("source"), rec.get("name")), rec)
+                except (AttributeError, TypeError):
+                    continue
+            self.by_key = by_key
+        return self
+
+
 def find_record(records: Sequence[Mapping[str, Any]], source: str, name: str) -> Mapping[str, Any] | None:
-    """The first record with this ``source`` and ``name`` (None if the measurement has none)."""
+    """The first record with this ``source`` and ``name`` (None if the measurement has none).
+
+    A :class:`RecordIndex` answers from its dict; any other sequence is scanned.
+    """
+    if type(records) is RecordIndex:
+        return records.by_key.get((source, name))
     for rec in records:
         if rec.get("source") == source and rec.get("name") == name:
             return rec
     return None
+
+
+_ORDERED_IDS: dict[int, list[int]] = {}
+
+
+def _ordered_ids(num_users: int) -> list[int]:
+    """``[1, ..., num_users]``, cached (compared against every record's ``id``)."""
+    ids = _ORDERED_IDS.get(num_users)
+    if ids is None:
+        ids = _ORDERED_IDS[num_users] = list(range(1, num_users + 1))
+    return ids
 
 
 def record_values(
@@ -39,11 +82,26 @@ def record_values(
 
     Users the record does not cover, ``null`` values and a missing record give ``fill``.
     """
-    out = np.full(num_users, fill, dtype=np.float64)
     rec = find_record(records, source, name)
     if rec is None:
-        return out
-    for uid, v in zip(rec.get("id", ()), rec.get("value", ()), strict=False):
+        return np.full(num_users, fill, dtype=np.float64)
+    ids, values = rec.get("id", ()), rec.get("value", ())
+    # Fast path: what the simulator sends, ids 1..N in order and N numbers. A None would become NaN here, so any
+    # NaN (None or a real NaN) and any odd shape take the general path below, which treats each value on its own.
+    if (
+        type(ids) is list
+        and type(values) is list
+        and len(values) == num_users
+        and ids == _ordered_ids(num_users)
+    ):
+        try:
+            out = np.array(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            out = None
+        if out is not None and out.shape == (num_users,) and not np.isnan(out).any():
+            return out
+    out = np.full(num_users, fill, dtype=np.float64)
+    for uid, v in zip(ids, values, strict=False):
         try:
             i = int(uid) - 1
         except (TypeError, ValueError):
@@ -106,8 +164,9 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 )
             from netgym_lite.ipc.zmq_transport import ZmqTransport  # optional extra: pyzmq
 
-            transport = ZmqTransport(server, session_name=session_name, session_key=session_key,
-                                     client_id=client_id)
+            transport = ZmqTransport(
+                server, session_name=session_name, session_key=session_key, client_id=client_id
+            )
         elif transport is None:
             # Private in-memory server. Messages are handed over without copying: neither side keeps or
             # mutates them and the simulation builds fresh records every interval (check_env's
@@ -117,6 +176,8 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self.client = NetworkGymClient(transport)
 
         self._records: list[dict] = []
+        self._record_index = RecordIndex(())
+        self._indexed: list[dict] | None = None  # the records _record_index was built from
         self._in_session = False  # a session is running (not yet terminated)
         self._ever_started = False
         self._step = 0  # measurement index within the episode, 1..L
@@ -159,8 +220,10 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         if reward_type is None:
             reward_type = rl_config_of(scenario, default_reward="")["reward_type"] or self.REWARD_TYPES[0]
             if reward_type not in self.REWARD_TYPES:
-                raise ConfigError(f"rl_config.reward_type={reward_type!r} is invalid for {self.NETWORKGYM_ENV}: "
-                                  f"allowed one of {', '.join(self.REWARD_TYPES)}")
+                raise ConfigError(
+                    f"rl_config.reward_type={reward_type!r} is invalid for {self.NETWORKGYM_ENV}: "
+                    f"allowed one of {', '.join(self.REWARD_TYPES)}"
+                )
         if reward_type not in self.REWARD_TYPES:
             raise ConfigError(
                 f"reward_type={reward_type!r} is invalid: allowed one of {', '.join(self.REWARD_TYPES)}"
@@ -177,9 +240,18 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             "session_seed": self._session_seed,
         }
 
+    @property
+    def _index(self) -> RecordIndex:
+        """The last records indexed by (source, name): one index per measurement serves the observation, the
+        reward and the next action's template (rebuilt whenever ``_records`` is replaced)."""
+        if self._indexed is not self._records:
+            self._record_index = RecordIndex(self._records)
+            self._indexed = self._records
+        return self._record_index
+
     def _observe(self, records: list[dict]) -> np.ndarray:
         self._records = records
-        obs = self._observation(records)
+        obs = self._observation(self._index)
         self._last_obs = obs
         return obs
 
@@ -237,7 +309,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         if terminated:
             self._in_session = False
         obs = self._observe(records)
-        reward = self._reward(records)
+        reward = self._reward(self._index)
         return obs, reward, terminated, truncated, self._info()
 
     def close(self) -> None:

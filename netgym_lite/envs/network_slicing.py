@@ -230,7 +230,7 @@ class NetworkSlicingEnv(NetworkGymEnv):
         self.action_space = spaces.Box(0.0, 1.0, (self.num_slices,), np.float32)
 
     def _template(self) -> Mapping[str, Any]:
-        rec = find_record(self._records, *TEMPLATE_RECORD)
+        rec = find_record(self._index, *TEMPLATE_RECORD)
         if rec is not None:
             return rec
         return {"source": TEMPLATE_RECORD[0], "name": TEMPLATE_RECORD[1], "id": [1], "ts": self.client.last_ts}

@@ -30,7 +30,9 @@ def qos_users(records: Sequence[Mapping[str, Any]], num_users: int, link: str = 
     return int(np.count_nonzero(np.isfinite(qos) & (qos > QOS_RATE_FLOOR_MBPS)))
 
 
-def get_reward(records: Sequence[Mapping[str, Any]], num_users: int, reward_type: str = "wifi_qos_user_num") -> float:
+def get_reward(
+    records: Sequence[Mapping[str, Any]], num_users: int, reward_type: str = "wifi_qos_user_num"
+) -> float:
     """``wifi_qos_user_num`` (NetworkGym's): the number of users with ``gma::wifi::dl::qos_rate`` > 0.1 Mbps."""
     if reward_type != "wifi_qos_user_num":
         raise ConfigError(f"reward_type={reward_type!r} is invalid: allowed one of {', '.join(REWARD_TYPES)}")
@@ -114,7 +116,9 @@ class QoSSteerEnv(NetworkGymEnv):
 
     NETWORKGYM_ENV = "qos_steer"
     REWARD_TYPES = REWARD_TYPES
-    RECORD_KEYS = frozenset({"lte::dl::max_rate", "wifi::dl::max_rate", "gma::dl::rate", "gma::wifi::dl::qos_rate"})
+    RECORD_KEYS = frozenset(
+        {"lte::dl::max_rate", "wifi::dl::max_rate", "gma::dl::rate", "gma::wifi::dl::qos_rate"}
+    )
 
     def __init__(self, scenario: Any = None, **kwargs: Any) -> None:
         super().__init__("qos_steer" if scenario is None else scenario, **kwargs)
@@ -124,11 +128,16 @@ class QoSSteerEnv(NetworkGymEnv):
         self.action_space = spaces.MultiDiscrete(np.full(self.num_users, 2))
 
     def _template(self) -> Mapping[str, Any]:
-        rec = find_record(self._records, *TEMPLATE_RECORD)
+        rec = find_record(self._index, *TEMPLATE_RECORD)
         if rec is not None:
             return rec
-        return {"source": TEMPLATE_RECORD[0], "name": TEMPLATE_RECORD[1],
-                "id": list(range(1, self.num_users + 1)), "ts": self.client.last_ts, "value": []}
+        return {
+            "source": TEMPLATE_RECORD[0],
+            "name": TEMPLATE_RECORD[1],
+            "id": list(range(1, self.num_users + 1)),
+            "ts": self.client.last_ts,
+            "value": [],
+        }
 
     def _observation(self, records: list[dict]) -> np.ndarray:
         return get_observation(records, self.num_users)

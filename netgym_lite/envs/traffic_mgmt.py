@@ -18,8 +18,15 @@ from gymnasium import spaces
 from netgym_lite.envs.base import NetworkGymEnv, find_record, record_values
 from netgym_lite.errors import ActionError, ConfigError
 
-__all__ = ["TrafficMgmtEnv", "find_record", "get_observation", "get_policy", "get_reward", "record_values",
-           "validate_action"]
+__all__ = [
+    "TrafficMgmtEnv",
+    "find_record",
+    "get_observation",
+    "get_policy",
+    "get_reward",
+    "record_values",
+    "validate_action",
+]
 
 #: The rewards of this env (design.md §6); the first is the default.
 REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay")
@@ -52,10 +59,21 @@ def get_observation(records: Sequence[Mapping[str, Any]], num_users: int) -> np.
 
 
 def _values(records: Sequence[Mapping[str, Any]], source: str, name: str) -> np.ndarray:
+    """A record's values in order as float64 (None → NaN); an empty array when the record is missing."""
     rec = find_record(records, source, name)
     if rec is None:
         return np.zeros(0)
-    return np.array([np.nan if v is None else float(v) for v in rec.get("value", ())], dtype=np.float64)
+    values = rec.get("value", ())
+    if type(values) is list:
+        # Fast path: numpy converts None to NaN and numbers as float() does; anything else (nested lists,
+        # unconvertible objects) takes the per-value path, which raises as before.
+        try:
+            out = np.array(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            out = None
+        if out is not None and out.ndim == 1:
+            return out
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
 def get_reward(records: Sequence[Mapping[str, Any]], reward_type: str = "utility") -> float:
@@ -76,13 +94,15 @@ def get_reward(records: Sequence[Mapping[str, Any]], reward_type: str = "utility
     rate = np.where(np.isfinite(rate) & (rate > 0), rate, 0.0)
     owd = _values(records, "gma", "dl::owd")
     valid = np.isfinite(owd) & (owd >= 0)
-    mean_rate = float(rate.mean()) if rate.size else 0.0
+    # np.add.reduce(x) / n is exactly what ndarray.mean() computes, without its Python-level dispatch (~2 µs)
+    mean_rate = float(np.add.reduce(rate) / rate.size) if rate.size else 0.0
 
     if reward_type == "utility":
         ln_rate = math.log(mean_rate) if mean_rate > 0 else _LN_FLOOR
-        mean_owd = float(owd[valid].mean()) if valid.any() else 0.0
+        valid_owd = owd[valid]
+        mean_owd = float(np.add.reduce(valid_owd) / valid_owd.size) if valid_owd.size else 0.0
         ln_owd = math.log(mean_owd) if mean_owd > 0 else _LN_FLOOR
-        return float(np.clip(0.5 * ln_rate - 0.5 * ln_owd, -10.0, 10.0))
+        return float(min(max(0.5 * ln_rate - 0.5 * ln_owd, -10.0), 10.0))  # np.clip on a scalar costs ~3 µs
     if reward_type == "normalized_utility":
         n = rate.size
         lte = _values(records, "lte", "dl::max_rate")
@@ -277,12 +297,17 @@ class TrafficMgmtEnv(NetworkGymEnv):
         self.action_space = spaces.Box(0.0, 1.0, (self.num_users,), np.float32)
 
     def _template(self) -> dict:
-        rec = find_record(self._records, *TEMPLATE_RECORD)
+        rec = find_record(self._index, *TEMPLATE_RECORD)
         if rec is not None:
             return rec  # type: ignore[return-value]
         # gma::dl::rate not subscribed: build an equivalent template.
-        return {"source": TEMPLATE_RECORD[0], "name": TEMPLATE_RECORD[1],
-                "id": list(range(1, self.num_users + 1)), "ts": self.client.last_ts, "value": []}
+        return {
+            "source": TEMPLATE_RECORD[0],
+            "name": TEMPLATE_RECORD[1],
+            "id": list(range(1, self.num_users + 1)),
+            "ts": self.client.last_ts,
+            "value": [],
+        }
 
     def _observation(self, records: list[dict]) -> np.ndarray:
         return get_observation(records, self.num_users)
@@ -300,8 +325,10 @@ class TrafficMgmtEnv(NetworkGymEnv):
         """``render_mode="ansi"``: a text table of the last observation (None otherwise)."""
         if self.render_mode != "ansi":
             return None
-        lines = [f"ts={self.client.last_ts} ms  episode {self._episode} step {self._step}/{self.steps_per_episode}",
-                 "user  lte_max_mbps  wifi_max_mbps  rate_mbps"]
+        lines = [
+            f"ts={self.client.last_ts} ms  episode {self._episode} step {self._step}/{self.steps_per_episode}",
+            "user  lte_max_mbps  wifi_max_mbps  rate_mbps",
+        ]
         if self._last_obs is not None:
             for u in range(self.num_users):
                 lte, wifi, rate = self._last_obs[:, u]
