@@ -334,7 +334,11 @@ def test_worker_and_server_shutdown_tell_the_client() -> None:
         client.send(ENV_CONFIG)
         assert client.recv()["type"] == "env-measurement"
         worker.stop()
-        assert client.recv() == {"type": "env-error", "error_msg": "worker shutting down"}
+        reply = client.recv()
+        # the worker's own "shutting down" normally arrives first; on a loaded machine the server may see the
+        # connection drop before that message and says so itself: either way an env-error, never a hang
+        assert reply is not None and reply["type"] == "env-error", reply
+        assert reply["error_msg"] == "worker shutting down" or "failed mid-session" in reply["error_msg"], reply
         worker = ZmqWorker(server.worker_endpoint, session_key="x", worker_id=1, warm=False)
         worker.start_thread()
         assert wait_until(

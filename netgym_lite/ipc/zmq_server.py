@@ -589,7 +589,21 @@ class ZmqServer:
                 except Exception:  # pragma: no cover - malformed monitor frames never come from libzmq
                     continue
                 if event["event"] == zmq.EVENT_DISCONNECTED:
+                    if monitor is self._backend_monitor:
+                        self._drain_backend()  # a worker's last messages (e.g. "shutting down") precede its loss
                     on_disconnect(int(event["value"]))
+
+    def _drain_backend(self) -> None:
+        """Handle every worker message already queued (without looking at the monitors again)."""
+        zmq = self._zmq
+        for _ in range(1024):
+            if not self._backend.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                return
+            frames = self._backend.recv_multipart(zmq.NOBLOCK, copy=False)
+            try:
+                self._on_worker_frames(frames)
+            except Exception:  # never die on one message
+                log.exception("internal error while handling a worker message")
 
     def _on_disconnect(self, fd: int) -> None:
         ident = self._fd_ident.pop(fd, None)
