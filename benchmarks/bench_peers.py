@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="a Python interpreter with mobile-env installed (default: skip mobile-env)",
     )
-    ap.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 3; quick 1)")
+    ap.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 5; quick 1)")
     ap.add_argument("--steps", type=int, default=None, help="max timed steps per measurement (default 1000)")
     ap.add_argument(
         "--budget", type=float, default=None, help="max wall s per measurement (default 3; quick 0.3)"
@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--out-dir", type=Path, default=RESULTS, help="where to write peers.{md,json,png}")
     args = ap.parse_args(argv)
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 5)
     steps = args.steps or (50 if args.quick else 1000)
     budget = args.budget if args.budget is not None else (0.3 if args.quick else 3.0)
     ref_users = tuple(args.reference_users or ((4,) if args.quick else (4, 16, 64)))
