@@ -53,16 +53,17 @@ class NetworkGymVectorEnv(VectorEnv):
         autoreset_mode: ``"next_step"`` (Gymnasium's default) or ``"same_step"`` (the ended sub-env is reset within
             the same ``step``; its last observation and info go in ``info["final_obs"]`` / ``info["final_info"]``,
             as Stable-Baselines3's VecEnv expects).
-        parallel: run the sub-envs on numba's threads; default (None): when there are at least two sub-envs per
-            thread. It pays on idle cores (1.5x at 8-64 sub-envs on 2 cores) and costs when other work keeps the
-            cores busy (benchmarks/bench_vector.py measures both).
+        parallel: run the sub-envs on numba's threads (``numba.set_num_threads``). Off by default: it pays on
+            otherwise idle cores (1.5x at 8-64 sub-envs on 2 cores) but costs when other work keeps the cores
+            busy — a learner's torch threads in the same process, other jobs (benchmarks/bench_vector.py and
+            bench_scaling.py measure both).
         scenario, reward_type, **overrides: as the single env's constructor (one scenario for all sub-envs).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
     def __init__(self, env_class: type[NetworkGymEnv], num_envs: int, scenario: Any = None, *,
-                 reward_type: str | None = None, parallel: bool | None = None,
+                 reward_type: str | None = None, parallel: bool = False,
                  autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, **overrides: Any) -> None:
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ConfigError(f"num_envs={num_envs!r} is invalid: allowed an integer >= 1")
@@ -89,9 +90,7 @@ class NetworkGymVectorEnv(VectorEnv):
         self.spec = None
         self._keys = env_class.RECORD_KEYS
         self._batch: SimulationBatch | None = None
-        import numba
-
-        self._parallel = num_envs >= 2 * numba.get_num_threads() if parallel is None else bool(parallel)
+        self._parallel = bool(parallel)
         self._sessions: list[_Session] = []
         self._rngs = [seeding.np_random(None)[0] for _ in range(num_envs)]
         self._ever_started = [False] * num_envs
