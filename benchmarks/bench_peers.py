@@ -386,7 +386,7 @@ def plot(res: dict[str, Any], path: Path) -> bool:
             values.append(value)
             colors.append(color)
     for users, (rate, _, bound) in NS3_QUOTES.items():
-        labels.append(f"ns-3 (quoted)\n{users} users" + (" (upper\nbound)" if bound else ""))
+        labels.append(f"ns-3\n(quoted)\n{users} users" + ("\n(at most)" if bound else ""))
         values.append(rate)
         colors.append("C3")
     ax1.bar(range(len(values)), values, color=colors)
