@@ -68,7 +68,6 @@ import csv
 import json
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Mapping
@@ -79,6 +78,7 @@ from typing import Any
 from netgym_lite.errors import ConfigError, NetgymError, ProtocolError
 from netgym_lite.ipc import messages as m
 from netgym_lite.ipc.server import Server
+from netgym_lite.ipc.service import LoopService
 from netgym_lite.ipc.session import ConfigParser, SimFactory
 from netgym_lite.ipc.southbound import ADMIN_ACCOUNT, WORKER_IDLE_TIMEOUT_S, WorkerRegistry, worker_account
 from netgym_lite.ipc.zmq_transport import encode_message, import_zmq, parse_identity
@@ -292,7 +292,7 @@ class _PendingStart:
     deadline_s: float
 
 
-class ZmqServer:
+class ZmqServer(LoopService):
     """NetworkGym-compatible broker with embedded and external workers (see module docstring).
 
     Args:
@@ -488,58 +488,17 @@ class ZmqServer:
             "on" if self.embedded else "off",
         )
 
-    def serve_forever(self) -> None:
-        """Start (if needed) and run the broker loop until :meth:`stop`; then shut down gracefully."""
+    _what = "server"
+
+    def _thread_name(self) -> str:
+        return "netgym-lite-serve"
+
+    def _start_if_needed(self) -> None:
         self.start()
-        self.ready.set()
-        try:
-            self._loop()
-        finally:
-            self._shutdown()
 
-    def start_thread(self, timeout_s: float = 900.0) -> threading.Thread:
-        """Run :meth:`serve_forever` in a daemon thread and return once it is serving."""
-        error: list[BaseException] = []
-
-        def target() -> None:
-            try:
-                self.serve_forever()
-            except BaseException as e:  # reported to the caller below
-                error.append(e)
-                self.ready.set()
-
-        self._thread = threading.Thread(target=target, name="netgym-lite-serve", daemon=True)
-        self._thread.start()
-        if not self.ready.wait(timeout_s):
-            raise NetgymError(f"server did not start within {timeout_s} s")
-        if error:
-            raise error[0]
-        return self._thread
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Ask the loop to shut down (thread-safe); waits for a thread started by :meth:`start_thread`."""
-        self._stop_event.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout_s)
-        elif not self._started:
+    def _stopped_before_start(self) -> None:
+        if not self._started:
             self._close_sockets()
-
-    def install_signal_handlers(self) -> None:
-        """Make SIGINT and SIGTERM stop the server gracefully (call from the main thread)."""
-
-        def handler(signum: int, _frame: Any) -> None:
-            log.info("received %s: shutting down", signal.Signals(signum).name)
-            self._stop_event.set()
-
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
-
-    def __enter__(self) -> ZmqServer:
-        self.start_thread()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------------------------------ the loop
     def _loop(self) -> None:

@@ -31,15 +31,15 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import socket
 import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from netgym_lite.errors import ConfigError, NetgymError, ProtocolError
+from netgym_lite.errors import ConfigError, ProtocolError
 from netgym_lite.ipc import messages as m
+from netgym_lite.ipc.service import LoopService
 from netgym_lite.ipc.session import ENDED, ConfigParser, Session, SimFactory
 from netgym_lite.ipc.zmq_transport import encode_message, import_zmq
 
@@ -69,7 +69,7 @@ def supported_envs() -> tuple[str, ...]:
     return tuple(SUPPORTED_ENVS)
 
 
-class ZmqWorker:
+class ZmqWorker(LoopService):
     """An external NetworkGym env worker running netgym-lite sessions (see the module docstring).
 
     Args:
@@ -190,59 +190,14 @@ class ZmqWorker:
             "worker %s connecting to %s for envs %s", self.identity, self.server, ",".join(self.env_list)
         )
 
-    def serve_forever(self) -> None:
-        """Start (if needed) and serve until :meth:`stop`; then end any session and close."""
+    _what = "worker"
+
+    def _thread_name(self) -> str:
+        return f"netgym-lite-worker-{self.identity}"
+
+    def _start_if_needed(self) -> None:
         if self._sock is None:
             self.start()
-        self.ready.set()
-        try:
-            self._loop()
-        finally:
-            self._shutdown()
-
-    def start_thread(self, timeout_s: float = 900.0) -> threading.Thread:
-        """Run :meth:`serve_forever` in a daemon thread; returns once it is connected."""
-        error: list[BaseException] = []
-
-        def target() -> None:
-            try:
-                self.serve_forever()
-            except BaseException as e:  # reported to the caller below
-                error.append(e)
-                self.ready.set()
-
-        self._thread = threading.Thread(
-            target=target, name=f"netgym-lite-worker-{self.identity}", daemon=True
-        )
-        self._thread.start()
-        if not self.ready.wait(timeout_s):
-            raise NetgymError(f"worker did not start within {timeout_s} s")
-        if error:
-            raise error[0]
-        return self._thread
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Ask the worker to stop (thread-safe); waits for a thread started by :meth:`start_thread`."""
-        self._stop_event.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout_s)
-
-    def install_signal_handlers(self) -> None:
-        """Make SIGINT and SIGTERM stop the worker gracefully (call from the main thread)."""
-
-        def handler(signum: int, _frame: Any) -> None:
-            log.info("received %s: shutting down", signal.Signals(signum).name)
-            self._stop_event.set()
-
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
-
-    def __enter__(self) -> ZmqWorker:
-        self.start_thread()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def busy(self) -> bool:
