@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> None:
         + "\n".join(unit_lines)
         + "\n\nRandom actions; steps/s counts sub-env steps; vector = "
         f"`gym.make_vec(id, num_envs={args.num_envs}, parallel=...)`: serial (one thread) or parallel (numba "
-        f"threads: {numba.get_num_threads()}; the default from {2 * numba.get_num_threads()} sub-envs). Up to "
+        f"threads: {numba.get_num_threads()}; off by default). Up to "
         f"{steps} steps or {budget:g} s per point, in {args.repeats} segments (fastest kept); whole run "
         f'{total:,.0f} s. "packets offered / step" counts packets the senders generated per step (single env).'
     )
