@@ -9,9 +9,8 @@ builds its records); they are closed at the start of the next :meth:`advance`.
 from __future__ import annotations
 
 import numpy as np
-from numba import typed
 
-from netgym_lite.core.batch import run_batch_parallel, run_batch_serial
+from netgym_lite.core.batch import list_append, list_set, new_list, run_batch_parallel, run_batch_serial
 from netgym_lite.errors import NetgymError
 from netgym_lite.models.measurement import METRIC_KEYS
 from netgym_lite.sim import Simulation
@@ -33,10 +32,11 @@ class SimulationBatch:
         for sim in sims:
             self._check(sim)
         n, users = len(sims), sims[0].num_users
-        self._states = typed.List([sim.state for sim in sims])
-        self._params = typed.List([sim.params for sim in sims])
-        # numba compiles a typed list's setitem on first use (seconds): pay it here, not at the first new session
-        self._states[0], self._params[0] = sims[0].state, sims[0].params
+        self._states = new_list(sims[0].state)
+        self._params = new_list(sims[0].params)
+        for sim in sims[1:]:
+            list_append(self._states, sim.state)
+            list_append(self._params, sim.params)
         self._open = np.zeros(n, dtype=np.bool_)  # the last interval's counters are not closed yet
         self.tables = np.zeros((n, len(METRIC_KEYS), users))
         self._units = np.full((n, users), -1, dtype=np.int64)
@@ -57,8 +57,8 @@ class SimulationBatch:
         """Put a new simulation (a new session) in slot ``i``."""
         self._check(sim)
         self.sims[i] = sim
-        self._states[i] = sim.state
-        self._params[i] = sim.params
+        list_set(self._states, i, sim.state)
+        list_set(self._params, i, sim.params)
         self._open[i] = False
 
     def advance(self, active: np.ndarray | None = None) -> None:

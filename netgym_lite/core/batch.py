@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import prange
+from numba.typed import List
 
 from ..models.measurement import close_interval, measure_interval
 from .engine import run_interval
@@ -47,3 +48,26 @@ def run_batch_parallel(states, params, action_units, close_first, apply_action, 
     for j in prange(len(states)):
         _advance_one(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, active,
                      np.int64(j))  # prange counts in uint64; typed lists index with int64
+
+
+# Typed lists built and updated by cached kernels: numba compiles typed.List's Python-side constructor and setitem
+# anew in every process (~6 s), these load from the cache like every other kernel.
+@kernel(_nrt=True)
+def new_list(item):  # noqa: ANN001, ANN201
+    """A typed list holding ``item`` (a State or Params tuple)."""
+    lst = List()
+    lst.append(item)
+    return lst
+
+
+@kernel(_nrt=True)
+def list_append(lst, item) -> None:  # noqa: ANN001
+    """Append ``item`` to a typed list."""
+    lst.append(item)
+
+
+@kernel(_nrt=True)
+def list_set(lst, i, item) -> None:  # noqa: ANN001
+    """Replace element ``i`` of a typed list."""
+    lst[i] = item
+
