@@ -11,14 +11,14 @@ the spaces and the three adapters (observation, reward, policy).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from netgym_lite.config import load_config, rl_config_of
-from netgym_lite.errors import ConfigError, SessionEnded
+from netgym_lite.errors import ActionError, ConfigError, SessionEnded
 from netgym_lite.ipc.client import NetworkGymClient
 from netgym_lite.ipc.server import Server
 from netgym_lite.ipc.transport import Transport
@@ -109,6 +109,34 @@ def record_values(
         if 0 <= i < num_users and v is not None:
             out[i] = float(v)
     return out
+
+
+def check_action_array(action: Any, size: int, allowed: str,
+                       invalid: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    """A Gymnasium action as float64 of shape ``(size,)``, or None for the system default (empty list/array).
+
+    ``invalid(arr)`` marks the bad entries; :class:`ActionError` names the first one (or the type or shape)
+    with ``allowed``, the description of a good action."""
+    if action is None or isinstance(action, (str, bytes, Mapping)):
+        raise ActionError(f"action={action!r} is invalid: allowed {allowed}")
+    try:
+        arr = np.asarray(action, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
+    if arr.size == 0:
+        return None
+    if arr.shape != (size,):
+        raise ActionError(f"action shape {arr.shape} is invalid: allowed {allowed}")
+    bad = invalid(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ActionError(f"action[{i}]={float(arr[i])!r} is invalid: allowed {allowed}")
+    return arr
+
+
+def outside_unit_interval(arr: np.ndarray) -> np.ndarray:
+    """Entries that are not finite numbers in [0, 1]."""
+    return ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
 
 
 class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):

@@ -14,8 +14,14 @@ import numpy as np
 from gymnasium import spaces
 
 from netgym_lite.config_types import rbg_count
-from netgym_lite.envs.base import NetworkGymEnv, find_record, record_values
-from netgym_lite.errors import ActionError, ConfigError
+from netgym_lite.envs.base import (
+    NetworkGymEnv,
+    check_action_array,
+    find_record,
+    outside_unit_interval,
+    record_values,
+)
+from netgym_lite.errors import ConfigError
 
 __all__ = ["NetworkSlicingEnv", "action_to_rbgs", "get_observation", "get_policy", "get_reward",
            "validate_action"]
@@ -101,21 +107,7 @@ def validate_action(action: Any, num_slices: int) -> np.ndarray | None:
     """Check a Gymnasium action: S prioritized shares in [0, 1] (float64), or None for the system default
     (an empty list/array); :class:`ActionError` names the index, value and allowed range otherwise."""
     allowed = f"an array of shape ({num_slices},) of prioritized shares in [0, 1], or [] for the system default"
-    if action is None or isinstance(action, (str, bytes, Mapping)):
-        raise ActionError(f"action={action!r} is invalid: allowed {allowed}")
-    try:
-        arr = np.asarray(action, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
-    if arr.size == 0:
-        return None
-    if arr.shape != (num_slices,):
-        raise ActionError(f"action shape {arr.shape} is invalid: allowed {allowed}")
-    bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ActionError(f"action[{i}]={float(arr[i])!r} is invalid: allowed {allowed}")
-    return arr
+    return check_action_array(action, num_slices, allowed, outside_unit_interval)
 
 
 def action_to_rbgs(shares: np.ndarray, rbg_num: int) -> np.ndarray:

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from netgym_lite.envs.base import NetworkGymEnv, find_record, record_values
+from netgym_lite.envs.base import NetworkGymEnv, check_action_array, record_values
 from netgym_lite.envs.traffic_mgmt import TrafficMgmtEnv, get_observation
 from netgym_lite.envs.traffic_mgmt import get_policy as split_policy
-from netgym_lite.errors import ActionError, ConfigError
+from netgym_lite.errors import ConfigError
 
 __all__ = ["QoSSteerEnv", "get_observation", "get_policy", "get_reward", "qos_users", "validate_action"]
 
@@ -43,21 +43,7 @@ def validate_action(action: Any, num_users: int) -> np.ndarray | None:
     """Check a Gymnasium action: N link choices (0 = LTE, 1 = Wi-Fi) as float64 0/1, or None for the system
     default (an empty list/array); :class:`ActionError` names the index and value otherwise."""
     allowed = f"an array of shape ({num_users},) of 0 (LTE) or 1 (Wi-Fi), or [] for the system default"
-    if action is None or isinstance(action, (str, bytes, Mapping)):
-        raise ActionError(f"action={action!r} is invalid: allowed {allowed}")
-    try:
-        arr = np.asarray(action, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
-    if arr.size == 0:
-        return None
-    if arr.shape != (num_users,):
-        raise ActionError(f"action shape {arr.shape} is invalid: allowed {allowed}")
-    bad = (arr != 0.0) & (arr != 1.0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ActionError(f"action[{i}]={float(arr[i])!r} is invalid: allowed {allowed}")
-    return arr
+    return check_action_array(action, num_users, allowed, lambda arr: (arr != 0.0) & (arr != 1.0))
 
 
 def get_policy(links: np.ndarray | None, template_record: Mapping[str, Any]) -> dict:
@@ -127,17 +113,7 @@ class QoSSteerEnv(NetworkGymEnv):
         self.observation_space = spaces.Box(0.0, np.inf, (3, self.num_users), np.float32)
         self.action_space = spaces.MultiDiscrete(np.full(self.num_users, 2))
 
-    def _template(self) -> Mapping[str, Any]:
-        rec = find_record(self._index, *TEMPLATE_RECORD)
-        if rec is not None:
-            return rec
-        return {
-            "source": TEMPLATE_RECORD[0],
-            "name": TEMPLATE_RECORD[1],
-            "id": list(range(1, self.num_users + 1)),
-            "ts": self.client.last_ts,
-            "value": [],
-        }
+    _template = TrafficMgmtEnv._template  # the same template record: gma::dl::rate
 
     def _observation(self, records: list[dict]) -> np.ndarray:
         return get_observation(records, self.num_users)

@@ -15,8 +15,14 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from netgym_lite.envs.base import NetworkGymEnv, find_record, record_values
-from netgym_lite.errors import ActionError, ConfigError
+from netgym_lite.envs.base import (
+    NetworkGymEnv,
+    check_action_array,
+    find_record,
+    outside_unit_interval,
+    record_values,
+)
+from netgym_lite.errors import ConfigError
 
 __all__ = [
     "TrafficMgmtEnv",
@@ -130,21 +136,7 @@ def validate_action(action: Any, num_users: int) -> np.ndarray | None:
     otherwise :class:`ActionError` names the index, the value and what is allowed.
     """
     allowed = f"an array of shape ({num_users},) of Wi-Fi shares in [0, 1], or [] for the system default"
-    if action is None or isinstance(action, (str, bytes, Mapping)):
-        raise ActionError(f"action={action!r} is invalid: allowed {allowed}")
-    try:
-        arr = np.asarray(action, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
-    if arr.size == 0:
-        return None
-    if arr.shape != (num_users,):
-        raise ActionError(f"action shape {arr.shape} is invalid: allowed {allowed}")
-    bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ActionError(f"action[{i}]={float(arr[i])!r} is invalid: allowed {allowed}")
-    return arr
+    return check_action_array(action, num_users, allowed, outside_unit_interval)
 
 
 def get_policy(action: Any, template_record: Mapping[str, Any]) -> dict:
