@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config_types import ScenarioConfig, rbg_count, rbg_size
+from .core.batch import advance_interval
 from .core.engine import run_interval
 from .core.events import (
     C_OVERFLOW,
@@ -43,7 +44,7 @@ from .core.state import (
 from .errors import NetgymError
 from .models import lte_phy, wifi_phy
 from .models.channel import noise_dbm
-from .models.measurement import METRIC_KEYS, close_interval, measure_interval
+from .models.measurement import METRIC_KEYS, close_interval
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
@@ -258,6 +259,7 @@ class Simulation:
         self.num_users = cfg.num_users
         self.ts_ms = 0
         self._action_units = np.full(cfg.num_users, -1, np.int64)
+        self._open = False  # the last interval's counters are not closed yet (advance closes them first)
         self.num_slices = self.params.num_slices
         self.default_allocation = np.array(cfg.slice_rbg_caps, np.int64)
         self._allocation = self.default_allocation
@@ -310,12 +312,17 @@ class Simulation:
 
     def advance(self) -> list[dict]:
         """Run to the next measurement time and return its records (filtered by the subscription)."""
-        self._run_interval()
+        return self.records(self._advance_measured())
+
+    def _advance_measured(self) -> np.ndarray:
+        """Close the last interval, run the next and measure it, in one call into the core; the interval's
+        counters stay open until the next call (records and snapshots read them)."""
+        apply, move_ms, t_end = self.prepare_interval()
         table = np.empty((len(METRIC_KEYS), self.num_users))
-        measure_interval(self.state, self.params, table)
-        records = self.records(table)
-        close_interval(self.state, self.params)
-        return records
+        advance_interval(self.state, self.params, self._open, self.action_units, apply, move_ms, t_end, table)
+        self._open = True
+        self.finish_interval(t_end)
+        return table
 
     def records(self, table: np.ndarray, only: frozenset[str] | None = None) -> list[dict]:
         """The records of the interval just measured into ``table`` (before its counters are closed),
@@ -329,10 +336,8 @@ class Simulation:
 
     def advance_stats(self) -> IntervalStats:
         """Like :meth:`advance` but returns the interval's raw counters and measurement table."""
-        self._run_interval()
+        table = self._advance_measured()
         s = self.state
-        table = np.empty((len(METRIC_KEYS), self.num_users))
-        measure_interval(s, self.params, table)
         snap = IntervalStats(
             ts_ms=self.ts_ms, interval_ms=float(self.cfg.step_interval_ms),
             st=Stats(*(getattr(s, "st_" + f).copy() for f in STAT_FIELDS)),
@@ -340,11 +345,14 @@ class Simulation:
             wifi_rate_mbps=s.wifi_rate_mbps.copy(), lte_bits_per_rb=s.lte_bits_per_rb.copy(),
             pos=s.pos.copy(), missed_action=s.missed_action.copy(), table=table,
         )
-        close_interval(s, self.params)
         return snap
 
     def _run_interval(self) -> None:
-        """Apply the pending split, move users, and run the core to the next measurement time."""
+        """Apply the pending split, move users, and run the core to the next measurement time (the caller
+        measures and closes the interval)."""
+        if self._open:
+            close_interval(self.state, self.params)
+            self._open = False
         apply, move_ms, t_end = self.prepare_interval()
         run_interval(self.state, self.params, self.action_units, apply, move_ms, t_end)
         self.finish_interval(t_end)
