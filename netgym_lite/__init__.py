@@ -11,7 +11,7 @@ Heavier objects (the Simulation, the env classes) are imported lazily on first a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium
 
@@ -20,6 +20,10 @@ from netgym_lite.errors import ActionError, ConfigError, NetgymError, ProtocolEr
 __version__ = "0.1.0"
 
 __all__ = [
+    "ENVS",
+    "ENV_IDS_BY_NAME",
+    "EnvInfo",
+    "env_class",
     "ActionError",
     "ConfigError",
     "NetgymError",
@@ -53,25 +57,43 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'netgym_lite' has no attribute {name!r}")
 
 
-#: Registered Gymnasium ids → (entry point, NetworkGym env name).
+class EnvInfo(NamedTuple):
+    """One registered environment: its command-line name, NetworkGym's name and where its classes live."""
+
+    cli_name: str
+    networkgym_name: str
+    entry_point: str
+    vector_entry_point: str
+
+
+#: Registered Gymnasium ids → :class:`EnvInfo` (the one list of netgym-lite's environments).
 ENVS = {
-    "netgym-lite/TrafficMgmt-v0": ("netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv", "nqos_split"),
-    "netgym-lite/QoSSteer-v0": ("netgym_lite.envs.qos_steer:QoSSteerEnv", "qos_steer"),
-    "netgym-lite/NetworkSlicing-v0": ("netgym_lite.envs.network_slicing:NetworkSlicingEnv", "network_slicing"),
+    "netgym-lite/TrafficMgmt-v0": EnvInfo("traffic_mgmt", "nqos_split", "netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv",
+                                          "netgym_lite.envs.vector:make_traffic_mgmt"),
+    "netgym-lite/QoSSteer-v0": EnvInfo("qos_steer", "qos_steer", "netgym_lite.envs.qos_steer:QoSSteerEnv",
+                                       "netgym_lite.envs.vector:make_qos_steer"),
+    "netgym-lite/NetworkSlicing-v0": EnvInfo("network_slicing", "network_slicing",
+                                             "netgym_lite.envs.network_slicing:NetworkSlicingEnv",
+                                             "netgym_lite.envs.vector:make_network_slicing"),
 }
-#: Native vector env of each id (``gymnasium.make_vec(id, num_envs=k)``; netgym_lite.envs.vector).
-VECTOR_ENTRY_POINTS = {
-    "netgym-lite/TrafficMgmt-v0": "netgym_lite.envs.vector:make_traffic_mgmt",
-    "netgym-lite/QoSSteer-v0": "netgym_lite.envs.vector:make_qos_steer",
-    "netgym-lite/NetworkSlicing-v0": "netgym_lite.envs.vector:make_network_slicing",
-}
+#: Command-line env names (``netgym-lite run/eval/train --env NAME``) → Gymnasium id.
+ENV_IDS_BY_NAME = {info.cli_name: env_id for env_id, info in ENVS.items()}
+
+
+def env_class(name: str) -> Any:
+    """The env class of a command-line env name (``"traffic_mgmt"``, ...); ConfigError for an unknown one."""
+    if name not in ENV_IDS_BY_NAME:
+        raise ConfigError(f"--env={name!r} is invalid: allowed one of {', '.join(ENV_IDS_BY_NAME)}")
+    from gymnasium.envs.registration import load_env_creator
+
+    return load_env_creator(ENVS[ENV_IDS_BY_NAME[name]].entry_point)
 
 
 def _register() -> None:
-    for env_id, (entry_point, _) in ENVS.items():
+    for env_id, info in ENVS.items():
         if env_id not in gymnasium.registry:
             # No max_episode_steps: the episode length comes from the scenario (steps_per_episode).
-            gymnasium.register(env_id, entry_point=entry_point, vector_entry_point=VECTOR_ENTRY_POINTS[env_id])
+            gymnasium.register(env_id, entry_point=info.entry_point, vector_entry_point=info.vector_entry_point)
 
 
 _register()

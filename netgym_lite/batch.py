@@ -37,7 +37,7 @@ class SimulationBatch:
         for sim in sims[1:]:
             list_append(self._states, sim.state)
             list_append(self._params, sim.params)
-        self._open = np.zeros(n, dtype=np.bool_)  # the last interval's counters are not closed yet
+        self._open = np.zeros(n, dtype=np.bool_)  # scratch: each simulation's interval_open for the call
         self.tables = np.zeros((n, len(METRIC_KEYS), users))
         self._units = np.full((n, users), -1, dtype=np.int64)
         self._apply = np.zeros(n, dtype=np.bool_)
@@ -59,7 +59,6 @@ class SimulationBatch:
         self.sims[i] = sim
         list_set(self._states, i, sim.state)
         list_set(self._params, i, sim.params)
-        self._open[i] = False
 
     def advance(self, active: np.ndarray | None = None) -> None:
         """Run the next interval of every simulation (or of those with ``active[i]``), each with its pending
@@ -69,8 +68,9 @@ class SimulationBatch:
             sim = self.sims[i]
             self._apply[i], self._move_ms[i], self._t_end[i] = sim.prepare_interval()
             self._units[i] = sim.action_units
+            self._open[i] = sim.interval_open
         self._run(self._states, self._params, self._units, self._open, self._apply, self._move_ms, self._t_end,
                   self.tables, active)
         for i in np.flatnonzero(active):
             self.sims[i].finish_interval(self._t_end[i])
-        self._open[active] = True
+            self.sims[i].interval_open = True

@@ -167,14 +167,14 @@ def _parse_set(items: Sequence[str]) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run an env in-process with an agent and print the KPI summary."""
+    from netgym_lite import env_class as env_class_of
     from netgym_lite.agents import HEURISTICS, make_agent
-    from netgym_lite.envs import ENV_CLASSES
 
     if args.agent in HEURISTICS and args.env != "traffic_mgmt":
         raise ConfigError(f"--agent {args.agent} is invalid with --env {args.env}: the link heuristics need "
                           "traffic_mgmt; allowed system_default or random")
     overrides = _parse_set(args.set or [])
-    env_class = ENV_CLASSES[args.env]
+    env_class = env_class_of(args.env)
     env = env_class(args.scenario, reward_type=args.reward_type, **overrides)
     try:
         total = args.steps if args.steps is not None else env.measurements_per_session
@@ -215,7 +215,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``netgym-lite`` command."""
-    from netgym_lite import __version__
+    from netgym_lite import ENV_IDS_BY_NAME, __version__
     from netgym_lite.agents import AGENTS
     from netgym_lite.config import REWARD_TYPES
 
@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run an env with an agent and print a KPI summary")
-    run.add_argument("--env", default="traffic_mgmt", choices=("traffic_mgmt", "qos_steer", "network_slicing"),
+    run.add_argument("--env", default="traffic_mgmt", choices=tuple(ENV_IDS_BY_NAME),
                      help="environment (default: traffic_mgmt)")
     run.add_argument("--scenario", default=None,
                      help="NetworkGym config JSON (whole config or env_config; default: the env's file in scenarios/)")

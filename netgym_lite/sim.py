@@ -5,9 +5,10 @@
     sim.set_wifi_split(shares)              # (N,) Wi-Fi share in [0, 1]; NaN = system default for that user
     records = sim.advance()                 # next interval, ts += interval
 
-Python builds the state once (:func:`build`), then enters numba three times per ``advance``: the interval
-(split update, mobility, radio, event loop), its measurement table, and clearing the counters. Records follow design.md §5: ids from 1, every per-user
-record covers all users, −1 where a metric has no value this interval.
+Python builds the state once (:func:`build`), then enters numba once per ``advance``: clearing the previous
+interval's counters, the interval (split update, mobility, radio, event loop) and its measurement table. Records
+follow design.md §5: ids from 1, every per-user record covers all users, −1 where a metric has no value this
+interval.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import numpy as np
 
 from .config_types import ScenarioConfig, rbg_count, rbg_size
 from .core.batch import advance_interval
-from .core.engine import run_interval
 from .core.events import (
     C_OVERFLOW,
     C_PROCESSED,
@@ -44,7 +44,7 @@ from .core.state import (
 from .errors import NetgymError
 from .models import lte_phy, wifi_phy
 from .models.channel import noise_dbm
-from .models.measurement import METRIC_KEYS, close_interval
+from .models.measurement import METRIC_KEYS
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
@@ -259,7 +259,7 @@ class Simulation:
         self.num_users = cfg.num_users
         self.ts_ms = 0
         self._action_units = np.full(cfg.num_users, -1, np.int64)
-        self._open = False  # the last interval's counters are not closed yet (advance closes them first)
+        self.interval_open = False  # the last interval's counters are not closed yet (the next advance closes them)
         self.num_slices = self.params.num_slices
         self.default_allocation = np.array(cfg.slice_rbg_caps, np.int64)
         self._allocation = self.default_allocation
@@ -319,8 +319,8 @@ class Simulation:
         counters stay open until the next call (records and snapshots read them)."""
         apply, move_ms, t_end = self.prepare_interval()
         table = np.empty((len(METRIC_KEYS), self.num_users))
-        advance_interval(self.state, self.params, self._open, self.action_units, apply, move_ms, t_end, table)
-        self._open = True
+        advance_interval(self.state, self.params, self.interval_open, self.action_units, apply, move_ms, t_end, table)
+        self.interval_open = True
         self.finish_interval(t_end)
         return table
 
@@ -346,16 +346,6 @@ class Simulation:
             pos=s.pos.copy(), missed_action=s.missed_action.copy(), table=table,
         )
         return snap
-
-    def _run_interval(self) -> None:
-        """Apply the pending split, move users, and run the core to the next measurement time (the caller
-        measures and closes the interval)."""
-        if self._open:
-            close_interval(self.state, self.params)
-            self._open = False
-        apply, move_ms, t_end = self.prepare_interval()
-        run_interval(self.state, self.params, self.action_units, apply, move_ms, t_end)
-        self.finish_interval(t_end)
 
     # The two halves of an interval around the numba call, public so that a batch of simulations
     # (netgym_lite.batch) can run many intervals in one call with exactly the single-simulation semantics.

@@ -46,7 +46,7 @@ from netgym_lite.errors import ConfigError
 
 OFFLINE_EXTRA_HINT = "pip install 'netgym-lite[offline]' (or: pip install 'minari[hdf5]')"
 #: Environments ``--env`` accepts → their registered Gymnasium id.
-ENV_IDS = {"traffic_mgmt": "netgym-lite/TrafficMgmt-v0"}
+ENV_IDS = {"traffic_mgmt": "netgym-lite/TrafficMgmt-v0"}  # the applied split (split_ratio) is TrafficMgmt's
 #: The record holding the Wi-Fi share GMA applied during the interval a measurement covers (percent).
 SPLIT_RECORD = ("gma", "wifi::dl::split_ratio")
 

@@ -27,12 +27,6 @@ import numpy as np
 
 from netgym_lite.errors import ConfigError
 
-#: Environments ``--env`` accepts → their class (``module:Class``, imported when used).
-ENVS = {
-    "traffic_mgmt": "netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv",
-    "qos_steer": "netgym_lite.envs.qos_steer:QoSSteerEnv",
-    "network_slicing": "netgym_lite.envs.network_slicing:NetworkSlicingEnv",
-}
 PLOT_EXTRA_HINT = "pip install 'netgym-lite[plot]' (or: pip install matplotlib)"
 
 # Two-sided 95 % Student-t quantiles t_{0.975, df} for df = 1..30.
@@ -317,13 +311,11 @@ def _parse_list(value: str, what: str, convert: Callable[[str], Any]) -> list:
 
 
 def make_env(name: str, scenario: Any, reward_type: str | None, overrides: dict[str, Any]) -> Any:
-    """The env called ``name`` in :data:`ENVS`, built on ``scenario`` with env_config ``overrides``."""
-    import importlib
+    """The env with command-line name ``name`` (``netgym_lite.ENV_IDS_BY_NAME``), built on ``scenario`` with
+    env_config ``overrides``."""
+    from netgym_lite import env_class
 
-    if name not in ENVS:
-        raise ConfigError(f"--env={name!r} is invalid: allowed one of {', '.join(ENVS)}")
-    module, cls = ENVS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(scenario, reward_type=reward_type, **overrides)
+    return env_class(name)(scenario, reward_type=reward_type, **overrides)
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -405,13 +397,14 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``netgym-lite eval``."""
+    from netgym_lite import ENV_IDS_BY_NAME
     from netgym_lite.config import REWARD_TYPES
 
     p = subparsers.add_parser(
         "eval", help="compare policies over seeds: reward with 95 %% intervals, KPIs, plot"
     )
     p.add_argument(
-        "--env", default="traffic_mgmt", choices=sorted(ENVS), help="environment (default traffic_mgmt)"
+        "--env", default="traffic_mgmt", choices=sorted(ENV_IDS_BY_NAME), help="environment (default traffic_mgmt)"
     )
     p.add_argument(
         "--agents",

@@ -135,14 +135,14 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``netgym-lite train``."""
+    from netgym_lite import ENV_IDS_BY_NAME
     from netgym_lite.agents.model_agent import OBSERVATION_KINDS, SB3_ALGOS
-    from netgym_lite.commands.eval import ENVS
     from netgym_lite.config import REWARD_TYPES
 
     p = subparsers.add_parser("train", help="train a Stable-Baselines3 agent (extra: train)")
     p.add_argument("--algo", default="PPO", choices=SB3_ALGOS, help="SB3 algorithm (default PPO)")
     p.add_argument(
-        "--env", default="traffic_mgmt", choices=sorted(ENVS), help="environment (default traffic_mgmt)"
+        "--env", default="traffic_mgmt", choices=sorted(ENV_IDS_BY_NAME), help="environment (default traffic_mgmt)"
     )
     p.add_argument("--timesteps", type=int, required=True, help="environment steps to train for")
     p.add_argument(

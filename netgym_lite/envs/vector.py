@@ -116,8 +116,9 @@ class NetworkGymVectorEnv(VectorEnv):
     def _observe(self, i: int) -> tuple[np.ndarray, float]:
         assert self._batch is not None
         records = self._batch.sims[i].records(self._batch.tables[i], self._keys)
-        self.face._records = records  # the adapters read only their arguments; keep the face consistent
-        return self.face._observation(records), float(self.face._reward(records))
+        self.face._records = records  # read through the face's record index, as the single env does
+        index = self.face._index
+        return self.face._observation(index), float(self.face._reward(index))
 
     def _infos(self) -> dict:
         assert self._batch is not None
