@@ -519,17 +519,8 @@ class ZmqServer(LoopService):
                 self._drain_monitors()
             # Workers first: an env-end/env-hello that crossed a client's next env-start is seen before it.
             for sock, handle in ((backend, self._on_worker_frames), (router, self._on_frames)):
-                if sock not in ready:
-                    continue
-                for _ in range(256):  # bounded burst, then housekeeping
-                    if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:  # cheaper than a recv raising Again
-                        break
-                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                    self._drain_monitors()
-                    try:
-                        handle(frames)
-                    except Exception:  # never die on one message
-                        log.exception("internal error while handling a message")
+                if sock in ready:
+                    self._handle_burst(sock, handle, 256, watch_monitors=True)  # bounded, then housekeeping
             now = time.monotonic()
             if now >= next_reap or self.pending:
                 self._reap()
@@ -554,15 +545,22 @@ class ZmqServer(LoopService):
 
     def _drain_backend(self) -> None:
         """Handle every worker message already queued (without looking at the monitors again)."""
+        self._handle_burst(self._backend, self._on_worker_frames, 1024, watch_monitors=False)
+
+    def _handle_burst(self, sock: Any, handle: Any, limit: int, *, watch_monitors: bool) -> None:
+        """Handle up to ``limit`` queued messages of ``sock``; with ``watch_monitors`` the connection events
+        that arrived meanwhile are handled before each message."""
         zmq = self._zmq
-        for _ in range(1024):
-            if not self._backend.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        for _ in range(limit):
+            if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:  # cheaper than a recv raising Again
                 return
-            frames = self._backend.recv_multipart(zmq.NOBLOCK, copy=False)
+            frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            if watch_monitors:
+                self._drain_monitors()
             try:
-                self._on_worker_frames(frames)
+                handle(frames)
             except Exception:  # never die on one message
-                log.exception("internal error while handling a worker message")
+                log.exception("internal error while handling a message")
 
     def _on_disconnect(self, fd: int) -> None:
         ident = self._fd_ident.pop(fd, None)
