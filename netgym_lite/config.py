@@ -274,8 +274,15 @@ def _left_right_to_random_walk(d: dict, origins: _Origins) -> None:
         origins.note(f"user_random_walk.{sub}", key)
 
 
-# per_slice_config key → canonical destination (section or "" for top level, key). One value per scenario.
+# per_slice_config keys that must be the same in every slice → canonical destination (section or "" for top level).
 _PER_SLICE_COMMON: dict[str, tuple[str, str]] = {
+    "qos_test_duration_ms": ("qos_requirement", "test_duration_ms"),
+    "downlink_mode": ("gma", "downlink_mode"),
+    "uplink_mode": ("gma", "uplink_mode"),
+}
+# per_slice_config keys a slice may set for itself (traffic, QoS targets): one common value when every slice
+# gives the same, otherwise kept per slice (SliceConfig.traffic / .qos).
+_PER_SLICE_OWN: dict[str, tuple[str, str]] = {
     "transport_protocol": ("", "transport_protocol"),
     "udp_poisson_arrival": ("", "udp_poisson_arrival"),
     "min_udp_rate_per_user_mbps": ("", "min_udp_rate_per_user_mbps"),
@@ -286,10 +293,8 @@ _PER_SLICE_COMMON: dict[str, tuple[str, str]] = {
     "qos_loss_target": ("qos_requirement", "loss_target"),
     "delay_test_1_thresh_ms": ("qos_requirement", "delay_test_1_thresh_ms"),
     "delay_test_2_thresh_ms": ("qos_requirement", "delay_test_2_thresh_ms"),
-    "qos_test_duration_ms": ("qos_requirement", "test_duration_ms"),
-    "downlink_mode": ("gma", "downlink_mode"),
-    "uplink_mode": ("gma", "uplink_mode"),
 }
+_SLICE_OWN = "_own"  # canonical (internal) key of a slice: {"<section>.<key>" or "<key>": (value, original path)}
 # Per-slice LTE resource caps (design.md §6, NetworkSlicing): applied by the LTE scheduler in every env.
 _PER_SLICE_RBG = ("dedicated_rbg", "prioritized_rbg", "shared_rbg")
 _SLICES = "_slices"  # canonical (internal) key: a list of {num_users, dedicated_rbg, prioritized_rbg, shared_rbg}
@@ -339,6 +344,16 @@ def _per_slice_to_flat(d: dict, origins: _Origins) -> None:
     for key, (section, dest) in _PER_SLICE_COMMON.items():
         if key in psc:
             _put_common_slice_value(d, origins, key, psc[key], section, dest)
+    for key, (section, dest) in _PER_SLICE_OWN.items():
+        values = psc.get(key)
+        if values is None:
+            continue
+        if all(v == values[0] for v in values[1:]):
+            _put_common_slice_value(d, origins, key, values, section, dest)
+            continue
+        for i, v in enumerate(values):  # this slice's own value, validated by the builder
+            own = slices[i].setdefault(_SLICE_OWN, {})
+            own[f"{section}.{dest}" if section else dest] = (v, f"{path}.{key}[{i}]")
 
 
 def _slice_list_to_slices(d: dict, origins: _Origins) -> None:
@@ -383,8 +398,8 @@ def _put_common_slice_value(d: dict, origins: _Origins, key: str, values: list, 
     path = f"env_config.per_slice_config.{key}"
     if any(v != values[0] for v in values[1:]):
         raise field_error(ConfigError, path, values,
-                          "the same value for every slice: per-slice traffic, QoS and GMA-mode differences are "
-                          "not supported yet")
+                          "the same value for every slice: the QoS test duration and the GMA modes are one per "
+                          "scenario (traffic and QoS targets may differ per slice)")
     target = d.setdefault(section, {}) if section else d
     if not isinstance(target, dict):
         return  # the builder reports the section's type error
@@ -588,14 +603,22 @@ def _path_loss(sec: _Reader, default: PathLoss) -> PathLoss:
     )
 
 
+# Transport names as NetworkGym's configs spell them (ns-3 TCP type ids) → netgym-lite's senders (design.md §6).
+TRANSPORT_NAMES = {
+    "tcp": "tcp", "TCP": "tcp", "Tcp": "tcp", "TcpNewReno": "tcp",
+    "TcpBbr": "tcp_bbr", "tcp_bbr": "tcp_bbr",
+    "udp": "udp", "UDP": "udp", "Udp": "udp",
+}
+
+
 def _transport(r: _Reader) -> str:
-    """"tcp" or "udp" (NetworkGym also accepts "TCP"/"Tcp"/"UDP"/"Udp"); named others are refused clearly."""
+    """"tcp" (loss-based), "tcp_bbr" (NetworkGym's "TcpBbr") or "udp"; other names are refused clearly."""
     value = r.raw("transport_protocol", TrafficConfig.transport)
-    if isinstance(value, str) and value in ("tcp", "TCP", "Tcp", "udp", "UDP", "Udp"):
-        return value.lower()
-    allowed = "'tcp' or 'udp'"
+    if isinstance(value, str) and value in TRANSPORT_NAMES:
+        return TRANSPORT_NAMES[value]
+    allowed = "one of " + ", ".join(repr(n) for n in TRANSPORT_NAMES)
     if isinstance(value, str) and value.lower().startswith("tcp"):
-        allowed += f" ({value!r} is a known NetworkGym TCP variant, not supported yet)"
+        allowed += f" ({value!r} is an ns-3 TCP variant netgym-lite does not model)"
     raise field_error(ConfigError, r.path("transport_protocol"), value, allowed)
 
 
@@ -738,10 +761,30 @@ def _slices(r: _Reader, env: str, num_users: int) -> tuple[SliceConfig, ...]:
                               "a list of slices [{num_users, dedicated_rbg, prioritized_rbg, shared_rbg}, ...] "
                               "(or per_slice_config): network_slicing needs at least one slice")
         return ()
-    slices = tuple(SliceConfig(**sl) for sl in raw)
+    slices = tuple(_slice(r, sl) for sl in raw)
     if sum(sl.num_users for sl in slices) != num_users:  # both come from the same lists; guard the invariant
         raise field_error(ConfigError, r.path(_SLICES), raw, f"slices whose num_users sum to {num_users}")
     return slices
+
+
+def _slice(r: _Reader, raw: dict) -> SliceConfig:
+    """One canonical slice; its own traffic / QoS values (if any) are read over the scenario's, so they get the
+    same checks and defaults, and errors name ``per_slice_config.<key>[i]``."""
+    own = raw.get(_SLICE_OWN)
+    caps = {k: v for k, v in raw.items() if k != _SLICE_OWN}
+    if not own:
+        return SliceConfig(**caps)
+    merged = copy.deepcopy(r.d)
+    origins = _Origins()
+    origins._map.update(r.origins._map)
+    for canonical, (value, original) in own.items():
+        section, _, key = canonical.rpartition(".")
+        (merged.setdefault(section, {}) if section else merged)[key] = value
+        origins.note(canonical, original.removeprefix("env_config."))
+    sr = _Reader(merged, "", origins)
+    traffic_keys = {c for c in own if "." not in c}
+    return SliceConfig(**caps, traffic=_traffic(sr) if traffic_keys else None,
+                       qos=_qos(sr) if len(traffic_keys) < len(own) else None)
 
 
 def _as_dict(p: Position) -> dict[str, float]:
@@ -807,6 +850,8 @@ def _build(canon: dict, origins: _Origins, env: str) -> ScenarioConfig:
     area = _area(r)
     num_users, user_locations = _users(r, area)
     enbs, aps = _cells(r, env)
+    slices = _slices(r, env, num_users)
+    packet_bytes = max([traffic.packet_size_bytes] + [sl.traffic.packet_size_bytes for sl in slices if sl.traffic])
     cfg = ScenarioConfig(
         env=env,
         num_users=num_users,
@@ -829,9 +874,9 @@ def _build(canon: dict, origins: _Origins, env: str) -> ScenarioConfig:
         traffic=traffic,
         qos=_qos(r),
         gma=_gma(r, interval, guard),
-        wifi=_wifi(r, interval, guard, traffic.packet_size_bytes),
-        lte=_lte(r, interval, guard, traffic.packet_size_bytes),
-        slices=_slices(r, env, num_users),
+        wifi=_wifi(r, interval, guard, packet_bytes),
+        lte=_lte(r, interval, guard, packet_bytes),
+        slices=slices,
     )
     _session_checks(r, cfg)
     if cfg.gma.enable_dynamic_flow_prioritization and env != "qos_steer":

@@ -79,8 +79,9 @@ class PathLoss:
 class TrafficConfig:
     """Downlink traffic of every user.
 
-    ``transport`` is "tcp" (loss-based NewReno-like sender, backlogged) or "udp" (CBR, or Poisson when
-    ``udp_poisson_arrival``); each user's UDP rate is drawn uniformly in [min, max] Mbps at session start.
+    ``transport`` is "tcp" (loss-based NewReno-like sender, backlogged), "tcp_bbr" (BBR-like rate-based
+    sender, backlogged; NetworkGym's "TcpBbr") or "udp" (CBR, or Poisson when ``udp_poisson_arrival``);
+    each user's UDP rate is drawn uniformly in [min, max] Mbps at session start.
     """
 
     transport: str = "tcp"
@@ -181,6 +182,10 @@ class SliceConfig:
     dedicated_rbg: int = 0
     prioritized_rbg: int = 0
     shared_rbg: int = 1_000_000
+    # The slice's own traffic and QoS targets (``per_slice_config`` lists whose values differ between slices);
+    # None = the scenario's ``traffic`` / ``qos``.
+    traffic: TrafficConfig | None = None
+    qos: QosRequirement | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +248,23 @@ class ScenarioConfig:
         if not self.slices:
             return (0,) * self.num_users
         return tuple(i for i, sl in enumerate(self.slices) for _ in range(sl.num_users))
+
+    @property
+    def user_traffic(self) -> tuple[TrafficConfig, ...]:
+        """Each user's traffic: its slice's own when the slice has one, else the scenario's."""
+        own = [sl.traffic for sl in self.slices] or [None]
+        return tuple(own[i] or self.traffic for i in self.slice_of_user)
+
+    @property
+    def user_qos(self) -> tuple[QosRequirement, ...]:
+        """Each user's QoS targets: its slice's own when the slice has one, else the scenario's."""
+        own = [sl.qos for sl in self.slices] or [None]
+        return tuple(own[i] or self.qos for i in self.slice_of_user)
+
+    @property
+    def max_packet_size_bytes(self) -> int:
+        """The largest packet any user sends (buffer sizing, A-MPDU checks)."""
+        return max([self.traffic.packet_size_bytes] + [t.packet_size_bytes for t in self.user_traffic])
 
     @property
     def measurements_per_session(self) -> int:

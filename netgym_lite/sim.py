@@ -36,13 +36,14 @@ from .core.state import (
     SCHED_PF,
     SCHED_RR,
     TCP_WINDOW,
+    TRANSPORT_BBR,
     TRANSPORT_TCP,
     TRANSPORT_UDP,
     Params,
     State,
 )
 from .errors import NetgymError
-from .models import lte_phy, wifi_phy
+from .models import lte_phy, tcp_bbr, wifi_phy
 from .models.channel import noise_dbm
 from .models.measurement import METRIC_KEYS
 from .models.mobility import start_walks
@@ -68,9 +69,6 @@ def _params(cfg: ScenarioConfig) -> Params:
         num_users=cfg.num_users,
         num_aps=n_aps,
         num_channels=1 if w.ap_share_same_band else n_aps,
-        packet_size_bytes=cfg.traffic.packet_size_bytes,
-        transport=TRANSPORT_TCP if cfg.traffic.transport == "tcp" else TRANSPORT_UDP,
-        udp_poisson=bool(cfg.traffic.udp_poisson_arrival),
         traffic_start_ms=float(cfg.measurement_start_time_ms),
         interval_ms=float(cfg.step_interval_ms),
         wifi_backhaul_ms=float(w.backhaul_delay_ms),
@@ -106,26 +104,56 @@ def _params(cfg: ScenarioConfig) -> Params:
         reorder_timeout_ms=float(gma.reordering_timeout_ms),
         ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,
         ack_delay_lte_ms=ACK_DELAY_LTE_MS,
-        delay_bound_ms=float(cfg.qos.delay_bound_ms),
-        delay_test_1_ms=float(cfg.qos.delay_test_1_thresh_ms),
-        delay_test_2_ms=float(cfg.qos.delay_test_2_thresh_ms),
-        qos_violation_target=float(cfg.qos.delay_violation_target),
-        qos_loss_target=float(cfg.qos.loss_target),
         gma_threshold_ms=float(gma.delay_threshold_ms),
         gma_stable=bool(gma.stable),
         gma_loss_balancing=bool(gma.loss_balancing),
         area=np.array([area.min_x, area.max_x, area.min_y, area.max_y], np.float64),
         walk=np.array([walk.min_speed_mps, walk.max_speed_mps, walk.min_direction_rad, walk.max_direction_rad,
                        walk.distance_m], np.float64),
+        **_user_params(cfg),
     )
+
+
+_TRANSPORT_IDS = {"udp": TRANSPORT_UDP, "tcp": TRANSPORT_TCP, "tcp_bbr": TRANSPORT_BBR}
+
+
+def _user_params(cfg: ScenarioConfig) -> dict[str, np.ndarray]:
+    """Per-user traffic and QoS targets (each user's slice's own, or the scenario's)."""
+    traffic, qos = cfg.user_traffic, cfg.user_qos
+    return {
+        "user_transport": np.array([_TRANSPORT_IDS[t.transport] for t in traffic], np.int64),
+        "user_packet_bytes": np.array([t.packet_size_bytes for t in traffic], np.int64),
+        "user_poisson": np.array([t.udp_poisson_arrival for t in traffic], np.bool_),
+        "user_delay_bound_ms": np.array([q.delay_bound_ms for q in qos], np.float64),
+        "user_delay_test_ms": np.array([[q.delay_test_1_thresh_ms, q.delay_test_2_thresh_ms] for q in qos],
+                                       np.float64).reshape(cfg.num_users, 2),
+        "user_viol_target": np.array([q.delay_violation_target for q in qos], np.float64),
+        "user_loss_target": np.array([q.loss_target for q in qos], np.float64),
+    }
+
+
+def _bbr_state(n: int) -> dict[str, np.ndarray]:
+    """BBR's per-user model at the start of a download (tcp_bbr.py): STARTUP, no samples yet."""
+    z, inf = np.zeros, np.full
+    return {
+        "bbr_mode": z(n, np.int64), "bbr_btl_bw": z(n), "bbr_bw_ring": z((n, tcp_bbr.BW_WINDOW_ROUNDS)),
+        "bbr_round": z(n, np.int64), "bbr_next_round_delivered": z(n, np.int64),
+        "bbr_delivered": z(n, np.int64), "bbr_delivered_ms": z(n),
+        "bbr_tx_delivered": z((n, TCP_WINDOW), np.int64), "bbr_tx_delivered_ms": z((n, TCP_WINDOW)),
+        "bbr_min_rtt_ms": inf(n, np.inf), "bbr_min_rtt_stamp_ms": z(n),
+        "bbr_full_bw": z(n), "bbr_full_bw_rounds": z(n, np.int64), "bbr_filled_pipe": z(n, np.bool_),
+        "bbr_cycle_idx": z(n, np.int64), "bbr_cycle_stamp_ms": z(n), "bbr_probe_rtt_done_ms": inf(n, np.inf),
+        "bbr_next_send_ms": z(n), "bbr_pace_event_ms": inf(n, np.inf),
+    }
 
 
 def _capacities(cfg: ScenarioConfig, p: Params) -> tuple[int, int, int]:
     """(queue ring size, packet pool size, event heap size) bounding everything a run can hold."""
-    lte_pkts = cfg.lte.rlc_buffer_bytes // max(p.packet_size_bytes, 1) + 2
+    lte_pkts = cfg.lte.rlc_buffer_bytes // int(p.user_packet_bytes.min()) + 2
     qcap = max(p.wifi_queue_packets, lte_pkts) + 1
-    per_user = 2 * TCP_WINDOW if p.transport == TRANSPORT_TCP else p.wifi_queue_packets + lte_pkts + 4096
-    pool = p.num_users * per_user
+    tcp_users = int(np.count_nonzero(p.user_transport != TRANSPORT_UDP))
+    udp_per_user = p.wifi_queue_packets + lte_pkts + 4096
+    pool = tcp_users * 2 * TCP_WINDOW + (p.num_users - tcp_users) * udp_per_user
     heap = pool + p.num_users * (TCP_WINDOW + 8) + 64
     return qcap, pool, heap
 
@@ -138,7 +166,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
     qcap, pool, heap = _capacities(cfg, p)
     # packets in flight between the eNB scheduler and the UE: at most 1 + processing TTIs' worth
     max_tti_bytes = p.lte_rbs * lte_phy.bits_per_rb(100.0) / 8
-    air = int(math.ceil((2 + p.lte_proc_delay_ms) * max_tti_bytes / p.packet_size_bytes)) + 8
+    air = int(math.ceil((2 + p.lte_proc_delay_ms) * max_tti_bytes / p.user_packet_bytes.min())) + 8
     placement = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
     if cfg.user_locations is not None:
         pos = np.array([[u.x, u.y, u.z] for u in cfg.user_locations], np.float64)
@@ -149,8 +177,9 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
             placement.uniform(a.min_y, a.max_y, n) if a.max_y > a.min_y else np.full(n, a.min_y),
             np.full(n, a.z),
         ])
-    t = cfg.traffic
-    udp_rate = placement.uniform(t.min_udp_rate_per_user_mbps, t.max_udp_rate_per_user_mbps, n)
+    traffic = cfg.user_traffic
+    udp_rate = placement.uniform([t.min_udp_rate_per_user_mbps for t in traffic],
+                                 [t.max_udp_rate_per_user_mbps for t in traffic], n)
     shadow = np.random.default_rng(np.random.SeedSequence([seed, STREAM_SHADOWING]))
     z = np.zeros
     state = State(
@@ -208,6 +237,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         tcp_rcv_nxt=z(n, np.int64), tcp_rcv_have=z((n, TCP_WINDOW), np.bool_),
         tcp_ack_segments=z(n, np.int64), tcp_losses=z(n, np.int64),
         tcp_timeouts=z(n, np.int64),
+        **_bbr_state(n),
         **{f"st_{k}": v for k, v in new_stats(n)._asdict().items()},
     )
     start_walks(state, p)
@@ -275,11 +305,10 @@ class Simulation:
         schedule(s, float(math.ceil(start)), EV_LTE_TTI, 0, 0)
         if p.qos_steer:
             schedule(s, start + p.qos_window_ms, EV_QOS_TEST, 0, 0)
-        if p.transport == TRANSPORT_TCP:
-            for user in range(p.num_users):
+        for user in range(p.num_users):
+            if p.user_transport[user] != TRANSPORT_UDP:
                 schedule(s, start, EV_TCP_ACK, user, -1)
-        else:
-            start_udp(s, p, start)
+        start_udp(s, p, start)
 
     def set_wifi_split(self, shares: np.ndarray | None) -> None:
         """Wi-Fi share per user for the next interval; NaN (or ``None`` for all) = system default."""

@@ -139,9 +139,26 @@ def test_unified_config_loads_once_nr_and_per_slice_differences_are_removed():
     assert cfg.raw["num_users"] == 5
 
 
-def test_per_slice_transport_difference_is_refused():
-    with pytest.raises(ConfigError, match=r"per_slice_config\.transport_protocol.*not supported yet"):
-        load_config(UNIFIED, nr_gnb_locations=[])
+def test_per_slice_differences_give_each_slice_its_own_traffic_and_qos():
+    cfg = load_config(UNIFIED, nr_gnb_locations=[])  # slices: 1 udp user (10 ms bound), 4 TcpBbr users
+    first, second = cfg.slices
+    assert first.traffic.transport == "udp" and second.traffic.transport == "tcp_bbr"
+    assert (first.qos.delay_bound_ms, first.qos.loss_target) == (10, 0.01)
+    assert (second.qos.delay_bound_ms, second.qos.loss_target) == (1_000_000, 1.0)
+    assert [t.transport for t in cfg.user_traffic] == ["udp"] + ["tcp_bbr"] * 4
+    assert [q.delay_bound_ms for q in cfg.user_qos] == [10] + [1_000_000] * 4
+    # values every slice shares stay scenario-wide
+    assert cfg.traffic.min_udp_rate_per_user_mbps == 2 and not cfg.traffic.udp_poisson_arrival
+    assert cfg.qos.test_duration_ms == 500
+
+
+def test_a_slice_value_is_checked_like_the_scenario_value_and_named_with_its_index():
+    per_slice = {"transport_protocol": ["udp", "TcpCubic"]}
+    with pytest.raises(ConfigError, match=re.escape("env_config.per_slice_config.transport_protocol[1]='TcpCubic'")):
+        load_config(UNIFIED, nr_gnb_locations=[], per_slice_config=per_slice)
+    per_slice = {"qos_loss_target": [0.01, 1.5]}
+    with pytest.raises(ConfigError, match=re.escape("env_config.per_slice_config.qos_loss_target[1]=1.5")):
+        load_config(UNIFIED, nr_gnb_locations=[], per_slice_config=per_slice)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -373,9 +390,11 @@ def test_unknown_key_error_suggests_the_close_spelling():
         _load(lte={"resource_block_nums": 25})
 
 
-def test_tcp_bbr_is_named_as_known_but_not_supported():
-    with pytest.raises(ConfigError, match=r"transport_protocol='TcpBbr'.*known NetworkGym TCP variant"):
-        _load(transport_protocol="TcpBbr")
+def test_transport_names_of_networkgym_map_to_the_senders():
+    assert _load(transport_protocol="TcpBbr").traffic.transport == "tcp_bbr"
+    assert _load(transport_protocol="TcpNewReno").traffic.transport == "tcp"
+    with pytest.raises(ConfigError, match=r"transport_protocol='TcpCubic'.*ns-3 TCP variant netgym-lite does not"):
+        _load(transport_protocol="TcpCubic")
 
 
 @pytest.mark.parametrize(("overrides", "field"), [

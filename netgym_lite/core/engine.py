@@ -15,7 +15,7 @@ from ..models.lte import on_lte_delivery, on_lte_tti
 from ..models.mobility import move_users
 from ..models.qos_steer import apply_steering, on_qos_test, update_priorities
 from ..models.radio import update_radio
-from ..models.tcp import on_tcp_ack, on_tcp_rto
+from ..models.tcp import on_tcp_ack, on_tcp_pace, on_tcp_rto
 from ..models.traffic import on_udp_arrival
 from ..models.wifi import on_txop_end
 from .events import (
@@ -25,6 +25,7 @@ from .events import (
     EV_QOS_TEST,
     EV_REORDER_TIMEOUT,
     EV_TCP_ACK,
+    EV_TCP_PACE,
     EV_TCP_RTO,
     EV_UDP_ARRIVAL,
     EV_UE_ARRIVAL,
@@ -61,6 +62,8 @@ def run_until(s, p, t_end_ms: float) -> None:
             on_reorder_timeout(s, p, t, a)
         elif kind == EV_QOS_TEST:
             on_qos_test(s, p, t)
+        elif kind == EV_TCP_PACE:
+            on_tcp_pace(s, p, t, a)
     s.clock[0] = t_end_ms
 
 

@@ -24,6 +24,7 @@ EV_TCP_ACK = 7  # a = user + (segments << ACK_SEGMENTS_SHIFT), b = cumulative AC
 ACK_SEGMENTS_SHIFT = 32  # an ACK event packs the number of segments its batch held above the user index
 EV_TCP_RTO = 8  # a = user, b = timer version: TCP retransmission timeout
 EV_QOS_TEST = 9  # a QoS test window ends (QoSSteer): every flow is tested on its current link
+EV_TCP_PACE = 20  # a = user: BBR's pacing clock lets the next burst go
 
 # Indices in State.ev_counters.
 C_SIZE = 0

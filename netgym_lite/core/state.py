@@ -16,7 +16,8 @@ REORDER_SLOTS = 8192  # GMA receiver ring (power of two, > any gap a run can ope
 MAX_AMPDU_MPDUS = 64  # Block Ack window (ns-3 default)
 
 TRANSPORT_UDP = 0
-TRANSPORT_TCP = 1
+TRANSPORT_TCP = 1  # loss-based (models/tcp.py)
+TRANSPORT_BBR = 2  # BBR-like rate-based (models/tcp_bbr.py)
 SCHED_PF = 0
 SCHED_RR = 1
 
@@ -27,9 +28,6 @@ class Params(NamedTuple):
     num_users: int
     num_aps: int
     num_channels: int
-    packet_size_bytes: int
-    transport: int
-    udp_poisson: bool
     traffic_start_ms: float
     interval_ms: float  # measurement interval + guard
     wifi_backhaul_ms: float
@@ -65,16 +63,19 @@ class Params(NamedTuple):
     reorder_timeout_ms: float
     ack_delay_wifi_ms: float
     ack_delay_lte_ms: float
-    delay_bound_ms: float
-    delay_test_1_ms: float
-    delay_test_2_ms: float
-    qos_violation_target: float  # share of packets over the delay bound a QoS flow may have
-    qos_loss_target: float
     gma_threshold_ms: float
     gma_stable: bool
     gma_loss_balancing: bool
     area: np.ndarray  # [min_x, max_x, min_y, max_y]
     walk: np.ndarray  # [min_speed, max_speed, min_dir, max_dir, distance]
+    # Per user: traffic and QoS targets (its slice's own, or the scenario's; config_types.ScenarioConfig.user_*)
+    user_transport: np.ndarray  # int64[U]: TRANSPORT_UDP / TRANSPORT_TCP / TRANSPORT_BBR
+    user_packet_bytes: np.ndarray  # int64[U]
+    user_poisson: np.ndarray  # bool[U]: Poisson (else CBR) UDP arrivals
+    user_delay_bound_ms: np.ndarray  # float64[U]
+    user_delay_test_ms: np.ndarray  # float64[U, 2]: delay test 1 and 2 thresholds
+    user_viol_target: np.ndarray  # float64[U]: share of packets over the delay bound a QoS flow may have
+    user_loss_target: np.ndarray  # float64[U]
 
 
 class State(NamedTuple):
@@ -202,6 +203,26 @@ class State(NamedTuple):
     tcp_ack_segments: np.ndarray  # int64[U]: segments received since the last ACK
     tcp_losses: np.ndarray  # int64[U]: congestion events (fast retransmit or timeout)
     tcp_timeouts: np.ndarray  # int64[U]
+    # --- bbr: BBR's path model and pacing clock per user (models/tcp_bbr.py; unused by other senders).
+    bbr_mode: np.ndarray  # int64[U]: STARTUP / DRAIN / PROBE_BW / PROBE_RTT
+    bbr_btl_bw: np.ndarray  # float64[U]: bottleneck bandwidth estimate (segments per ms)
+    bbr_bw_ring: np.ndarray  # float64[U, 10]: largest delivery rate of each of the last 10 rounds
+    bbr_round: np.ndarray  # int64[U]: round trips counted
+    bbr_next_round_delivered: np.ndarray  # int64[U]: a round ends when a segment sent after this is delivered
+    bbr_delivered: np.ndarray  # int64[U]: segments delivered so far
+    bbr_delivered_ms: np.ndarray  # float64[U]: when the latest delivery was reported
+    bbr_tx_delivered: np.ndarray  # int64[U, TCP_WINDOW]: bbr_delivered when each segment left
+    bbr_tx_delivered_ms: np.ndarray  # float64[U, TCP_WINDOW]: bbr_delivered_ms when each segment left
+    bbr_min_rtt_ms: np.ndarray  # float64[U]: propagation delay estimate (inf = none yet)
+    bbr_min_rtt_stamp_ms: np.ndarray  # float64[U]: when it was measured
+    bbr_full_bw: np.ndarray  # float64[U]: bandwidth when STARTUP last saw 25 % growth
+    bbr_full_bw_rounds: np.ndarray  # int64[U]: rounds since
+    bbr_filled_pipe: np.ndarray  # bool[U]
+    bbr_cycle_idx: np.ndarray  # int64[U]: PROBE_BW gain phase
+    bbr_cycle_stamp_ms: np.ndarray  # float64[U]: when the phase began
+    bbr_probe_rtt_done_ms: np.ndarray  # float64[U]: PROBE_RTT ends then (inf = flight not yet down to 4)
+    bbr_next_send_ms: np.ndarray  # float64[U]: the pacing clock: earliest time of the next burst
+    bbr_pace_event_ms: np.ndarray  # float64[U]: time of the queued pacing event (inf = none)
     # --- stats: Accumulators of the current measurement interval (reset at every interval end), plus totals.
     st_tx_bytes: np.ndarray  # float64[U] bytes entering GMA
     st_tx_pkts: np.ndarray  # int64[U, 2] packets sent per link

@@ -32,7 +32,7 @@ def link_delay_ms(s, p, user: int, link: int, sent: np.ndarray, rx_pkts: np.ndar
         rate = s.wifi_rate_mbps[user]
         if rate <= 0.0:
             return np.inf
-        return p.wifi_backhaul_ms + (p.wifi_overhead_us + (p.packet_size_bytes + MPDU_OVERHEAD_BYTES) * 8.0 / rate) / 1000.0
+        return p.wifi_backhaul_ms + (p.wifi_overhead_us + (p.user_packet_bytes[user] + MPDU_OVERHEAD_BYTES) * 8.0 / rate) / 1000.0
     if s.lte_bits_per_rb[user] <= 0:
         return np.inf
     return p.lte_backhaul_ms + LTE_BASE_DELAY_MS

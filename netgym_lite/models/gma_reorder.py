@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.events import EV_REORDER_TIMEOUT, schedule
 from ..core.jit import kernel
-from ..core.state import REORDER_SLOTS, TRANSPORT_TCP
+from ..core.state import REORDER_SLOTS, TRANSPORT_UDP
 from .packets import free_packet
 from .tcp_receiver import tcp_flush_ack, tcp_receive
 
@@ -31,17 +31,17 @@ def _release(s, p, t_ms: float, pid: int) -> None:
     s.st_owd_sum[user] += owd
     if owd > s.st_owd_max[user]:
         s.st_owd_max[user] = owd
-    if owd > p.delay_bound_ms:
+    if owd > p.user_delay_bound_ms[user]:
         s.st_viol[user, 0] += 1
         s.qos_viol_total[user] += 1
-    if owd > p.delay_test_1_ms:
+    if owd > p.user_delay_test_ms[user, 0]:
         s.st_viol[user, 1] += 1
-    if owd > p.delay_test_2_ms:
+    if owd > p.user_delay_test_ms[user, 1]:
         s.st_viol[user, 2] += 1
     s.st_total_delivered[user] += 1
     tcp_seq = s.pkt_tcp_seq[pid]
     free_packet(s, pid)
-    if p.transport == TRANSPORT_TCP:
+    if p.user_transport[user] != TRANSPORT_UDP:
         tcp_receive(s, p, t_ms, user, tcp_seq)
 
 

@@ -50,14 +50,15 @@ def gma_send(s, p, t_ms: float, user: int, tcp_seq: int) -> None:
     link = choose_link(s, p, user)
     seq = s.gma_tx_seq[user]
     s.gma_tx_seq[user] = seq + 1
-    pid = alloc_packet(s, user, link, seq, tcp_seq, p.packet_size_bytes, t_ms)
+    size = p.user_packet_bytes[user]
+    pid = alloc_packet(s, user, link, seq, tcp_seq, size, t_ms)
     if pid < 0:
         return
     lsn = s.link_seq_tx[user, link]
     s.link_seq_tx[user, link] = lsn + 1
     s.link_seq_map[user, link, lsn % REORDER_SLOTS] = seq
     s.pkt_link_seq[pid] = lsn
-    s.st_tx_bytes[user] += p.packet_size_bytes
+    s.st_tx_bytes[user] += size
     s.st_tx_pkts[user, link] += 1
     s.st_total_sent[user] += 1
     backhaul = p.wifi_backhaul_ms if link == LINK_WIFI else p.lte_backhaul_ms

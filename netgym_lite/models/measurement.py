@@ -47,7 +47,7 @@ def measure_interval(s, p, table: np.ndarray) -> None:
         rate = s.st_rx_bytes[u] * to_mbps
         viol = _ratio_or_missing(100.0 * s.st_viol[u, 0], rx)
         loss = _ratio_or_missing(s.st_drops[u, 0] + s.st_drops[u, 1], sent)
-        qos_met = rx > 0 and viol <= 100.0 * p.qos_violation_target and loss <= p.qos_loss_target
+        qos_met = rx > 0 and viol <= 100.0 * p.user_viol_target[u] and loss <= p.user_loss_target[u]
         table[0, u] = rate
         table[1, u] = s.st_tx_bytes[u] * to_mbps
         table[2, u] = rate if qos_met else 0.0

@@ -88,8 +88,8 @@ def on_qos_test(s, p, t_ms: float) -> None:
         s.qos_win_link[user] = current_link(s, p, user)
         if sent == 0:
             continue  # no traffic in this window: nothing to test
-        passed = (delivered > 0 and over <= p.qos_violation_target * delivered
-                  and dropped <= p.qos_loss_target * sent)
+        passed = (delivered > 0 and over <= p.user_viol_target[user] * delivered
+                  and dropped <= p.user_loss_target[user] * sent)
         s.qos_last_pass[user, link] = 1 if passed else 0
         if passed:
             continue

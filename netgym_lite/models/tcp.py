@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.events import EV_TCP_RTO, schedule
+from ..core.events import EV_TCP_PACE, EV_TCP_RTO, schedule
 from ..core.jit import kernel
-from ..core.state import TCP_WINDOW
+from ..core.state import TCP_WINDOW, TRANSPORT_BBR
 from .gma_split import gma_send
+from .tcp_bbr import bbr_burst, bbr_on_ack, bbr_on_sent, bbr_pacing_rate
 
 INITIAL_CWND = 10.0
 MIN_RTO_MS = 200.0
@@ -42,6 +43,8 @@ def _send_segment(s, p, t_ms: float, user: int, seq: int) -> None:
     s.tcp_sent_ms[user, slot] = t_ms
     if seq + 1 > s.tcp_high_tx[user]:
         s.tcp_high_tx[user] = seq + 1
+    if p.user_transport[user] == TRANSPORT_BBR:
+        bbr_on_sent(s, t_ms, user, seq)
     gma_send(s, p, t_ms, user, seq)
 
 
@@ -62,17 +65,46 @@ def _sacked(s, user: int, seq: int) -> bool:
     return seq < s.tcp_rcv_nxt[user] or s.tcp_rcv_have[user, seq % TCP_WINDOW]
 
 
-@kernel
-def tcp_try_send(s, p, t_ms: float, user: int) -> None:
-    """Send while the window allows (cwnd and the receiver window); after a timeout, segments the receiver
-    already holds are skipped rather than sent again."""
-    window = min(int(s.tcp_cwnd[user]), TCP_WINDOW - 1)
-    while s.tcp_snd_nxt[user] < s.tcp_snd_una[user] + window:
+@kernel(inline="always")
+def _send_new(s, p, t_ms: float, user: int, window: int, budget: int) -> int:
+    """Send up to ``budget`` segments while the window allows; return how many left. After a timeout,
+    segments the receiver already holds are skipped rather than sent again."""
+    sent = 0
+    while sent < budget and s.tcp_snd_nxt[user] < s.tcp_snd_una[user] + window:
         seq = s.tcp_snd_nxt[user]
         s.tcp_snd_nxt[user] = seq + 1
         if seq < s.tcp_high_tx[user] and _sacked(s, user, seq):
             continue
         _send_segment(s, p, t_ms, user, seq)
+        sent += 1
+    return sent
+
+
+@kernel(inline="always")
+def _paced_send(s, p, t_ms: float, user: int, window: int) -> None:
+    """BBR: a burst when the pacing clock allows, then the clock moves on by the burst's time at the pacing
+    rate (Linux's earliest departure time); a pacing event wakes the sender when the window is still open."""
+    while s.tcp_snd_nxt[user] < s.tcp_snd_una[user] + window:
+        due = s.bbr_next_send_ms[user]
+        if t_ms < due:
+            if due < s.bbr_pace_event_ms[user]:
+                s.bbr_pace_event_ms[user] = due
+                schedule(s, due, EV_TCP_PACE, user, 0)
+            return
+        sent = _send_new(s, p, t_ms, user, window, bbr_burst(s, user))
+        if sent == 0:
+            return
+        s.bbr_next_send_ms[user] = max(due, t_ms) + sent / bbr_pacing_rate(s, user)
+
+
+@kernel
+def tcp_try_send(s, p, t_ms: float, user: int) -> None:
+    """Send while the window allows (cwnd and the receiver window), paced for BBR."""
+    window = min(int(s.tcp_cwnd[user]), TCP_WINDOW - 1)
+    if p.user_transport[user] == TRANSPORT_BBR:
+        _paced_send(s, p, t_ms, user, window)
+    else:
+        _send_new(s, p, t_ms, user, window, TCP_WINDOW)
     if s.tcp_snd_nxt[user] > s.tcp_snd_una[user] and s.tcp_rto_deadline_ms[user] == np.inf:
         _arm_rto(s, t_ms, user)
 
@@ -148,12 +180,18 @@ def on_tcp_ack(s, p, t_ms: float, user: int, ackno: int, segments: int) -> None:
     if ackno < 0:  # start of the download
         tcp_try_send(s, p, t_ms, user)
         return
+    bbr = p.user_transport[user] == TRANSPORT_BBR
+    sample_slot = -1
+    rtt = -1.0
     una = s.tcp_snd_una[user]
     if ackno > una:
         acked = ackno - una
         slot = (ackno - 1) % TCP_WINDOW
-        if not s.tcp_retx[user, slot] and s.tcp_sent_ms[user, slot] >= s.tcp_last_retx_ms[user]:
-            _rtt_sample(s, user, t_ms - s.tcp_sent_ms[user, slot])
+        if not s.tcp_retx[user, slot]:
+            sample_slot = slot
+            if s.tcp_sent_ms[user, slot] >= s.tcp_last_retx_ms[user]:
+                rtt = t_ms - s.tcp_sent_ms[user, slot]
+                _rtt_sample(s, user, rtt)
         s.tcp_snd_una[user] = ackno
         if s.tcp_snd_nxt[user] < ackno:
             s.tcp_snd_nxt[user] = ackno
@@ -168,6 +206,8 @@ def on_tcp_ack(s, p, t_ms: float, user: int, ackno: int, segments: int) -> None:
                 _recovery_send(s, p, t_ms, user, segments)
                 rearm = not s.tcp_partial_acked[user]  # impatient: only the first partial ACK resets
                 s.tcp_partial_acked[user] = True
+        elif bbr:
+            rearm = True  # the window follows the path model (bbr_on_ack below)
         else:
             rearm = True
             # appropriate byte counting (RFC 3465 §2.2, L = 2): an ACK grows the window by at most two segments
@@ -187,7 +227,8 @@ def on_tcp_ack(s, p, t_ms: float, user: int, ackno: int, segments: int) -> None:
             _recovery_send(s, p, t_ms, user, segments)
         elif s.tcp_dupacks[user] >= 3 and una > s.tcp_recover[user]:
             flight = s.tcp_snd_nxt[user] - una
-            s.tcp_ssthresh[user] = max(flight / 2.0, 2.0)
+            # Reno halves the window; BBR keeps its flight and repairs with packet conservation
+            s.tcp_ssthresh[user] = max(flight if bbr else flight / 2.0, 2.0)
             s.tcp_cwnd[user] = s.tcp_ssthresh[user]
             s.tcp_in_recovery[user] = True
             s.tcp_partial_acked[user] = False
@@ -198,6 +239,8 @@ def on_tcp_ack(s, p, t_ms: float, user: int, ackno: int, segments: int) -> None:
             s.tcp_prr_credit[user] = 1.0  # fast retransmit: the first hole goes at once
             s.tcp_losses[user] += 1
             _recovery_send(s, p, t_ms, user, 0)
+    if bbr:
+        bbr_on_ack(s, t_ms, user, segments, sample_slot, rtt, s.tcp_in_recovery[user])
     tcp_try_send(s, p, t_ms, user)
 
 
@@ -228,3 +271,12 @@ def on_tcp_rto(s, p, t_ms: float, user: int) -> None:
     tcp_try_send(s, p, t_ms, user)
     if s.tcp_rto_deadline_ms[user] == np.inf:
         _arm_rto(s, t_ms, user)
+
+
+@kernel(inline="always")
+def on_tcp_pace(s, p, t_ms: float, user: int) -> None:
+    """BBR's pacing clock allows the next burst (stale events, superseded by an earlier one, are ignored)."""
+    if t_ms != s.bbr_pace_event_ms[user]:
+        return
+    s.bbr_pace_event_ms[user] = np.inf
+    tcp_try_send(s, p, t_ms, user)

@@ -120,6 +120,9 @@ def _validate(cfg: ScenarioConfig, duration_ms: float, warmup_ms: float) -> None
     if cfg.traffic.transport != "udp":
         raise field_error(ConfigError, "traffic.transport", cfg.traffic.transport,
                           "'udp' only in the SimPy reference (TCP is not modelled there)")
+    if any(sl.traffic or sl.qos for sl in cfg.slices):
+        raise field_error(ConfigError, "per_slice_config", "<per-slice traffic or QoS>",
+                          "the same traffic and QoS for every slice in the SimPy reference")
     if not cfg.downlink:
         raise field_error(ConfigError, "downlink", cfg.downlink, "True (the reference is downlink only)")
     if cfg.wifi.rate_control != "ideal":
