@@ -53,6 +53,25 @@ def env_steps_per_s(steps: int, repeats: int, env_id: str = "netgym-lite/Traffic
     return steps / wall, steps * interval_s / wall
 
 
+def state_bytes(sim: Simulation) -> tuple[int, int]:
+    """(bytes of the mutable state arrays, bytes of the constant parameter arrays) of one simulation."""
+    def total(fields) -> int:
+        return sum(v.nbytes for v in fields if isinstance(v, np.ndarray))
+    return total(sim.state), total(sim.params)
+
+
+def memory_rows() -> list[list[str]]:
+    """Bytes per simulation by users and transport: the arrays sized at construction (the hot loop never
+    allocates, so this is the whole per-env footprint of the core; records and Python objects come on top)."""
+    rows = []
+    for users in (4, 16, 64, 100):
+        for transport in ("tcp", "udp"):
+            state, params = state_bytes(Simulation(load_config(num_users=users, transport_protocol=transport)))
+            rows.append([users, transport, f"{state / 2**20:,.2f}", f"{params / 1024:,.1f}",
+                         f"{state / users / 1024:,.0f}"])
+    return rows
+
+
 def sim_rate(cfg, steps: int, repeats: int, share: float | None) -> tuple[float, float, float]:
     """(steps/s, events/s, simulated s per wall s) of the bare Simulation (no records, no protocol)."""
     sim = Simulation(cfg)
@@ -144,6 +163,9 @@ def main() -> None:
     cfg = dataclasses.replace(cfg, steps_per_episode=10_000)
     sps, eps, sim_s = sim_rate(cfg, steps, repeats, None)
     print(table(["steps/s", "events/s", "simulated s / wall s"], [[f"{sps:,.0f}", f"{eps:,.0f}", f"{sim_s:,.1f}"]]))
+
+    print("\n## Memory per simulation (numpy arrays of State and Params, fixed at construction)\n")
+    print(table(["users", "transport", "state MiB", "params KiB", "state KiB per user"], memory_rows()))
 
     if not args.no_compile:
         cold, warm = compile_times()
