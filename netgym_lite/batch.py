@@ -12,7 +12,6 @@ import numpy as np
 
 from netgym_lite.core.batch import list_append, list_set, new_list, run_batch_parallel, run_batch_serial
 from netgym_lite.errors import NetgymError
-from netgym_lite.models.measurement import METRIC_KEYS
 from netgym_lite.sim import Simulation
 
 
@@ -38,8 +37,8 @@ class SimulationBatch:
             list_append(self._states, sim.state)
             list_append(self._params, sim.params)
         self._open = np.zeros(n, dtype=np.bool_)  # scratch: each simulation's interval_open for the call
-        self.tables = np.zeros((n, len(METRIC_KEYS), users))
-        self._units = np.full((n, users), -1, dtype=np.int64)
+        self.tables = np.zeros((n, len(sims[0].metric_keys), users))
+        self._units = np.full((n, sims[0].action_units.size), -1, dtype=np.int64)
         self._apply = np.zeros(n, dtype=np.bool_)
         self._move_ms = np.zeros(n)
         self._t_end = np.zeros(n)

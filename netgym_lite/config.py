@@ -31,8 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from netgym_lite.config_types import (
+    NR_LOS_MODELS,
+    NR_PRB_TABLE,
     GmaConfig,
     LteConfig,
+    NrConfig,
     PathLoss,
     Position,
     QosRequirement,
@@ -133,7 +136,10 @@ SECTION_KEYS: dict[str, frozenset[str]] = {
     }) | _INTERVAL_KEYS | _RADIO_KEYS,
     "lte": frozenset({"resource_block_num", "backhaul_delay_ms", "scheduler", "rlc_buffer_bytes"})
     | _INTERVAL_KEYS | _RADIO_KEYS,
-    "nr": frozenset({"backhaul_delay_ms"}),
+    "nr": frozenset({
+        "backhaul_delay_ms", "bandwidth_mhz", "numerology", "frequency_ghz", "tx_power_dbm", "noise_figure_db",
+        "shadowing_std_db", "los_model", "scheduler", "rlc_buffer_bytes",
+    }),
 }
 
 _PER_SLICE_KEYS = frozenset({
@@ -706,18 +712,33 @@ def _lte(r: _Reader, interval: int, guard: int, packet_bytes: int) -> LteConfig:
     )
 
 
-def _reject_nr(env_config: Mapping[str, Any]) -> None:
-    """NR is not modelled yet (design.md §4, issue 8): accept its keys only while they configure no NR cell.
+def _nr(r: _Reader, packet_bytes: int) -> NrConfig:
+    """The ``nr`` section (design.md §7): bandwidth and numerology must name a row of TS 38.101-1 Table 5.3.2-1."""
+    n, d = r.sub("nr"), NrConfig()
+    numerology = n.integer("numerology", d.numerology, lo=0, hi=2)
+    widths = tuple(NR_PRB_TABLE[15 * 2**numerology])
+    return NrConfig(
+        bandwidth_mhz=n.int_choice("bandwidth_mhz", d.bandwidth_mhz, widths),
+        numerology=numerology,
+        frequency_ghz=n.number("frequency_ghz", d.frequency_ghz, lo=0.5, hi=100.0),  # TR 38.901: 0.5-100 GHz
+        tx_power_dbm=n.number("tx_power_dbm", d.tx_power_dbm, lo=-50.0, hi=60.0),
+        noise_figure_db=n.number("noise_figure_db", d.noise_figure_db, lo=0.0, hi=50.0),
+        shadowing_std_db=n.number("shadowing_std_db", d.shadowing_std_db, lo=0.0, hi=30.0),
+        los_model=n.choice("los_model", d.los_model, NR_LOS_MODELS),
+        scheduler=n.choice("scheduler", d.scheduler, ("rr",)),
+        # a buffer smaller than one packet could never hold anything
+        rlc_buffer_bytes=n.integer("rlc_buffer_bytes", d.rlc_buffer_bytes, lo=packet_bytes),
+        backhaul_delay_ms=n.number("backhaul_delay_ms", d.backhaul_delay_ms, lo=0.0),
+    )
 
-    Checked before any translation, so a config with NR cells is refused for that reason first.
-    """
-    path = "env_config.nr_gnb_locations"
-    cells = env_config.get("nr_gnb_locations", [])
-    if not isinstance(cells, list):
-        raise field_error(ConfigError, path, cells, "a list of positions")
-    if cells:
-        raise field_error(ConfigError, path, cells,
-                          "an empty list: NR is not supported yet (the NR link comes with issue 8)")
+
+def _gnbs(r: _Reader, env: str) -> tuple[Position, ...]:
+    """gNB positions (``nr_gnb_locations``); only nqos_split has an NR link."""
+    gnbs = _positions(r.raw("nr_gnb_locations", []), r.path("nr_gnb_locations"))
+    if gnbs and env != "nqos_split":
+        raise field_error(ConfigError, r.path("nr_gnb_locations"), r.raw("nr_gnb_locations"),
+                          f"an empty list for {env} (the NR link is modelled for nqos_split only)")
+    return gnbs
 
 
 def _area(r: _Reader) -> UserArea:
@@ -737,8 +758,9 @@ def _walk(r: _Reader) -> RandomWalk:
                       distance_m=w.number("distance_m", d.distance_m, lo=0.0, lo_open=True))
 
 
-def _cells(r: _Reader, env: str) -> tuple[tuple[Position, ...], tuple[Position, ...]]:
-    """Every env needs exactly one eNB; nqos_split also needs at least one Wi-Fi AP (slicing may have none)."""
+def _cells(r: _Reader, env: str, has_nr: bool = False) -> tuple[tuple[Position, ...], tuple[Position, ...]]:
+    """Every env needs exactly one eNB; nqos_split also needs at least one Wi-Fi AP or gNB (slicing may have
+    none)."""
     d = ScenarioConfig()
     enbs = _positions(r.raw("lte_enb_locations", _as_dict(d.lte_enb_locations[0])), r.path("lte_enb_locations"))
     if len(enbs) != 1:
@@ -746,9 +768,10 @@ def _cells(r: _Reader, env: str) -> tuple[tuple[Position, ...], tuple[Position, 
                           f"exactly one eNB position ({env} has one LTE cell; every user connects to it)")
     aps = _positions(r.raw("wifi_ap_locations", [_as_dict(p) for p in d.wifi_ap_locations]),
                      r.path("wifi_ap_locations"))
-    if not aps and env == "nqos_split":
+    if not aps and env == "nqos_split" and not has_nr:
         raise field_error(ConfigError, r.path("wifi_ap_locations"), r.raw("wifi_ap_locations"),
-                          "at least one AP position (nqos_split connects every user to one eNB and one AP)")
+                          "at least one AP position (nqos_split connects every user to one eNB and one AP, or "
+                          "to a gNB when nr_gnb_locations has one)")
     return enbs, aps
 
 
@@ -844,12 +867,12 @@ def _session_checks(r: _Reader, cfg: ScenarioConfig) -> None:
 def _build(canon: dict, origins: _Origins, env: str) -> ScenarioConfig:
     """Canonical dict → typed config, with every range and cross-field check."""
     r = _Reader(canon, "", origins)
-    r.sub("nr").number("backhaul_delay_ms", 0.0, lo=0.0)
     interval, guard = _intervals(r)
     traffic = _traffic(r)
     area = _area(r)
     num_users, user_locations = _users(r, area)
-    enbs, aps = _cells(r, env)
+    gnbs = _gnbs(r, env)
+    enbs, aps = _cells(r, env, bool(gnbs))
     slices = _slices(r, env, num_users)
     packet_bytes = max([traffic.packet_size_bytes] + [sl.traffic.packet_size_bytes for sl in slices if sl.traffic])
     cfg = ScenarioConfig(
@@ -876,6 +899,8 @@ def _build(canon: dict, origins: _Origins, env: str) -> ScenarioConfig:
         gma=_gma(r, interval, guard),
         wifi=_wifi(r, interval, guard, packet_bytes),
         lte=_lte(r, interval, guard, packet_bytes),
+        nr_gnb_locations=gnbs,
+        nr=_nr(r, packet_bytes),
         slices=slices,
     )
     _session_checks(r, cfg)
@@ -1008,7 +1033,6 @@ def parse_env_config(d: Mapping[str, Any]) -> ScenarioConfig:
     if not isinstance(d, Mapping):
         raise field_error(ConfigError, "env_config", d, "a JSON object (dict)")
     _check_known_keys(d)
-    _reject_nr(d)
     env = _resolve_env(d, None)
     canon, origins = _translate(d, env)
     cfg = _build(canon, origins, env)

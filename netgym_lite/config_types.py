@@ -14,8 +14,19 @@ from dataclasses import dataclass, field
 # Wi-Fi 0, NR 2, LTE 11; records use the names "wifi"/"lte"/"nr".
 LINK_WIFI = 0
 LINK_LTE = 1
+LINK_NR = 2  # present only in scenarios with gNBs (per-link arrays then have 3 columns)
 NUM_LINKS = 2
-LINK_NAMES = ("wifi", "lte")
+LINK_NAMES = ("wifi", "lte", "nr")
+
+
+# TS 38.101-1 Table 5.3.2-1: NR maximum transmission bandwidth in PRBs by SCS (kHz) and channel bandwidth (MHz).
+NR_PRB_TABLE: dict[int, dict[int, int]] = {
+    15: {5: 25, 10: 52, 15: 79, 20: 106, 25: 133, 30: 160, 40: 216, 50: 270},
+    30: {5: 11, 10: 24, 15: 38, 20: 51, 25: 65, 30: 78, 40: 106, 50: 133, 60: 162, 70: 189, 80: 217, 90: 245,
+         100: 273},
+    60: {10: 11, 15: 18, 20: 24, 25: 31, 30: 38, 40: 51, 50: 65, 60: 79, 70: 93, 80: 107, 90: 121, 100: 135},
+}
+NR_LOS_MODELS = ("3gpp", "los", "nlos")  # models/nr_phy.py: LOS drawn against TR 38.901's probability, or fixed
 
 
 def rbg_size(resource_block_num: int) -> int:
@@ -169,6 +180,28 @@ class LteConfig:
 
 
 @dataclass(frozen=True)
+class NrConfig:
+    """NR (5G) radio and MAC settings (the ``nr`` section; design.md §7 "the same shape with NR values").
+
+    Defaults follow NetworkGym's ns-3 scenario (3.5 GHz, one 20 MHz band per gNB, 40 dBm, TDMA round robin,
+    3GPP UMa) and ns-3 5G-LENA's defaults where the scenario sets nothing (numerology 0, noise figure 5 dB).
+    ``los_model``: "3gpp" (LOS drawn against TR 38.901's UMa LOS probability), "los" or "nlos".
+    ``rlc_buffer_bytes``: per-user RLC buffer at the gNB (as LTE's; see docs/models.md "NR").
+    """
+
+    bandwidth_mhz: int = 20
+    numerology: int = 0
+    frequency_ghz: float = 3.5
+    tx_power_dbm: float = 40.0
+    noise_figure_db: float = 5.0
+    shadowing_std_db: float = 0.0
+    los_model: str = "3gpp"
+    scheduler: str = "rr"
+    rlc_buffer_bytes: int = 10240
+    backhaul_delay_ms: float = 0.0
+
+
+@dataclass(frozen=True)
 class SliceConfig:
     """One RAN slice of the LTE cell (NetworkGym's ``slice_list`` entry / ``per_slice_config`` column).
 
@@ -208,6 +241,7 @@ class ScenarioConfig:
     subscribed_network_stats: tuple[str, ...] = ()
     lte_enb_locations: tuple[Position, ...] = (Position(0.0, 0.0, 3.0),)
     wifi_ap_locations: tuple[Position, ...] = (Position(15.0, 0.0, 3.0), Position(35.0, 0.0, 3.0))
+    nr_gnb_locations: tuple[Position, ...] = ()  # empty = no NR link
     user_locations: tuple[Position, ...] | None = None
     user_location_range: UserArea = field(default_factory=UserArea)
     user_random_walk: RandomWalk = field(default_factory=RandomWalk)
@@ -216,9 +250,22 @@ class ScenarioConfig:
     gma: GmaConfig = field(default_factory=GmaConfig)
     wifi: WifiConfig = field(default_factory=WifiConfig)
     lte: LteConfig = field(default_factory=LteConfig)
+    nr: NrConfig = field(default_factory=NrConfig)
     # RAN slices; empty = one slice holding every user with all RBGs shared (no slicing).
     slices: tuple[SliceConfig, ...] = ()
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def has_nr(self) -> bool:
+        """The scenario has gNBs: every user has an NR link (a third link in the GMA split)."""
+        return bool(self.nr_gnb_locations)
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        """Every user's links in NetworkGym's link-id order (Wi-Fi 0, NR 2, LTE 11): the columns of a
+        ``gma::dl::split_weight`` row."""
+        names = (("wifi",) if self.wifi_ap_locations else ()) + (("nr",) if self.has_nr else ())
+        return names + ("lte",) if self.has_nr else ("wifi", "lte")
 
     @property
     def step_interval_ms(self) -> int:

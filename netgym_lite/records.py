@@ -14,10 +14,10 @@ import functools
 import numpy as np
 
 from .config_types import ScenarioConfig
-from .models.measurement import METRIC_KEYS, ROW
+from .models.measurement import ALL_METRIC_KEYS, ROW
 
-# (source, name) of every table row, split once.
-_SPLIT_KEYS = tuple(tuple(key.split("::", 1)) for key in METRIC_KEYS)
+# (source, name) of every table row (a scenario without gNBs has only the first len(METRIC_KEYS)), split once.
+_SPLIT_KEYS = tuple(tuple(key.split("::", 1)) for key in ALL_METRIC_KEYS)
 #: Per-cell, per-slice records (one LTE cell, id 1), in NetworkGym's nested form.
 CELL_KEYS = (
     "lte::dl::cell::max_rate",
@@ -96,16 +96,16 @@ def _cell_record(key: str, ts_ms: int, values: list[float]) -> dict:
 
 
 @functools.lru_cache(maxsize=64)
-def _table_rows(subscribed: tuple[str, ...], only: frozenset[str] | None) -> tuple[list[int], bool]:
-    """Rows of the measurement table to send for this subscription and ``only`` filter, and whether that is
-    every row (the same few combinations recur every interval)."""
+def _table_rows(subscribed: tuple[str, ...], only: frozenset[str] | None, num_rows: int) -> tuple[list[int], bool]:
+    """Rows of a ``num_rows``-row measurement table to send for this subscription and ``only`` filter, and
+    whether that is every row (the same few combinations recur every interval)."""
     wanted = set(subscribed)
     rows = [
         i
-        for i, key in enumerate(METRIC_KEYS)
+        for i, key in enumerate(ALL_METRIC_KEYS[:num_rows])
         if (not wanted or key in wanted) and (only is None or key in only)
     ]
-    return rows, len(rows) == len(METRIC_KEYS)
+    return rows, len(rows) == num_rows
 
 
 def build_records(
@@ -122,7 +122,7 @@ def build_records(
     observation and reward read, with exactly the values the full records would carry).
     """
     subscribed = tuple(cfg.subscribed_network_stats)
-    rows, every_row = _table_rows(subscribed, only)
+    rows, every_row = _table_rows(subscribed, only, table.shape[0])
     records = []
     if rows:
         ids = _ordered_ids(cfg.num_users)

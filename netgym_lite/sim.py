@@ -3,6 +3,7 @@
     sim = Simulation(cfg, seed=None)        # seed None -> cfg.random_seed
     records = sim.advance()                 # first call: ts = start + interval (1100 by default)
     sim.set_wifi_split(shares)              # (N,) Wi-Fi share in [0, 1]; NaN = system default for that user
+                                            # (or (N, 3) link shares [wifi, nr, lte] in a scenario with gNBs)
     records = sim.advance()                 # next interval, ts += interval
 
 Python builds the state once (:func:`build`), then enters numba once per ``advance``: clearing the previous
@@ -25,6 +26,7 @@ from .core.events import (
     C_OVERFLOW,
     C_PROCESSED,
     EV_LTE_TTI,
+    EV_NR_SLOT,
     EV_QOS_TEST,
     EV_TCP_ACK,
     make_event_queue,
@@ -43,9 +45,9 @@ from .core.state import (
     State,
 )
 from .errors import NetgymError
-from .models import lte_phy, tcp_bbr, wifi_phy
+from .models import lte_phy, nr_phy, tcp_bbr, wifi_phy
 from .models.channel import noise_dbm
-from .models.measurement import METRIC_KEYS
+from .models.measurement import metric_keys
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
@@ -56,6 +58,32 @@ ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi u
 ACK_DELAY_LTE_MS = 4.0  # scheduling request + grant + TTI + processing on the LTE uplink
 QOS_PROHIBIT_MS = 5000.0  # a link that failed a user's QoS test is not tried again for 5 s (design.md §6)
 DFP_SHARE = (0.7, 0.9)  # dynamic flow prioritisation marks 70-90 % of each link's flows high priority
+NR_TB_DECODE_MS = 0.1  # ns-3 5G-LENA's TbDecodeLatency (100 µs)
+NR_CTRL_LATENCY_SLOTS = 2  # ns-3 5G-LENA's L1L2CtrlLatency: a slot's allocation is made 2 slots ahead
+NR_ACK_SLOTS = 4  # an ACK on the NR uplink: scheduling request, grant (5G-LENA's N2 = 2 slots), slot, decode
+STREAM_NR_LOS = 0x4E52  # seed-sequence key of the per-session LOS draws (separate from every other stream)
+
+
+def _nr_params(cfg: ScenarioConfig) -> dict:
+    """Params of the NR link (models/nr.py); placeholders when the scenario has no gNB."""
+    nr = cfg.nr
+    n_gnbs = len(cfg.nr_gnb_locations)
+    slot = nr_phy.slot_ms(nr.numerology)
+    prbs = nr_phy.prb_count(nr.bandwidth_mhz, nr.numerology)
+    return {
+        "num_gnbs": n_gnbs,
+        "gnb_pos": np.array([[g.x, g.y, g.z] for g in cfg.nr_gnb_locations], np.float64).reshape(n_gnbs, 3),
+        "nr_backhaul_ms": float(nr.backhaul_delay_ms),
+        "nr_slot_ms": slot,
+        "nr_proc_delay_ms": NR_CTRL_LATENCY_SLOTS * slot + NR_TB_DECODE_MS,
+        "nr_prbs": prbs,
+        "nr_tx_per_prb_dbm": nr.tx_power_dbm - 10.0 * math.log10(prbs),
+        "nr_noise_per_prb_dbm": nr_phy.noise_per_prb_dbm(nr.numerology, nr.noise_figure_db),
+        "nr_frequency_ghz": float(nr.frequency_ghz),
+        "nr_los_model": nr_phy.LOS_MODELS[nr.los_model],
+        "nr_rlc_bytes": int(nr.rlc_buffer_bytes),
+        "ack_delay_nr_ms": NR_ACK_SLOTS * slot + NR_TB_DECODE_MS,
+    }
 
 
 def _params(cfg: ScenarioConfig) -> Params:
@@ -100,6 +128,7 @@ def _params(cfg: ScenarioConfig) -> Params:
         lte_tx_per_rb_dbm=lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num),
         lte_noise_per_rb_dbm=noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.noise_figure_db),
         lte_pl=np.array([lte.path_loss.exponent, lte.path_loss.reference_loss_db, lte.path_loss.reference_distance_m]),
+        **_nr_params(cfg),
         split_burst=int(gma.split_burst),
         reorder_timeout_ms=float(gma.reordering_timeout_ms),
         ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,
@@ -150,12 +179,34 @@ def _bbr_state(n: int) -> dict[str, np.ndarray]:
 def _capacities(cfg: ScenarioConfig, p: Params) -> tuple[int, int, int]:
     """(queue ring size, packet pool size, event heap size) bounding everything a run can hold."""
     lte_pkts = cfg.lte.rlc_buffer_bytes // int(p.user_packet_bytes.min()) + 2
-    qcap = max(p.wifi_queue_packets, lte_pkts) + 1
+    nr_pkts = cfg.nr.rlc_buffer_bytes // int(p.user_packet_bytes.min()) + 2 if p.num_gnbs else 0
+    qcap = max(p.wifi_queue_packets, lte_pkts, nr_pkts) + 1
     tcp_users = int(np.count_nonzero(p.user_transport != TRANSPORT_UDP))
-    udp_per_user = p.wifi_queue_packets + lte_pkts + 4096
+    udp_per_user = p.wifi_queue_packets + lte_pkts + nr_pkts + 4096
     pool = tcp_users * 2 * TCP_WINDOW + (p.num_users - tcp_users) * udp_per_user
     heap = pool + p.num_users * (TCP_WINDOW + 8) + 64
     return qcap, pool, heap
+
+
+def _nr_state(cfg: ScenarioConfig, p: Params, n: int, seed: int) -> dict[str, np.ndarray]:
+    """The NR fields of State (size-1 placeholders when the scenario has no gNB, so nothing else changes)."""
+    z = np.zeros
+    g = p.num_gnbs
+    air = 1
+    if g:
+        # packets in flight between the gNB scheduler and the UE: slots up to the arrival, at the best MCS
+        max_slot_bytes = nr_phy.bits_per_symbol(100.0, p.nr_prbs) * nr_phy.DATA_SYMBOLS_PER_SLOT / 8
+        slots = 2 + (p.nr_proc_delay_ms + p.nr_slot_ms) / p.nr_slot_ms
+        air = int(math.ceil(slots * max_slot_bytes / p.user_packet_bytes.min())) + 8
+    draws = np.random.default_rng(np.random.SeedSequence([seed, STREAM_NR_LOS]))
+    return {
+        "nr_gnb": np.full(n, -1, np.int64), "nr_bits_per_symbol": z(n, np.int64),
+        "nr_los_draw": draws.uniform(0.0, 1.0, (n, g)),
+        "nr_shadow_db": draws.normal(0.0, 1.0, (n, g)) * cfg.nr.shadowing_std_db,
+        "q_nr_head_left": z(n, np.int64), "nr_slot_left": z(n), "nr_slot_sym": z(n, np.int64),
+        "nr_rr_last": z(n, np.int64), "nr_rr_clock": z(1, np.int64),
+        "nr_air_buf": z((n, air), np.int64), "nr_air_head": z(n, np.int64), "nr_air_len": z(n, np.int64),
+    }
 
 
 def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
@@ -182,6 +233,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
                                  [t.max_udp_rate_per_user_mbps for t in traffic], n)
     shadow = np.random.default_rng(np.random.SeedSequence([seed, STREAM_SHADOWING]))
     z = np.zeros
+    nl = 3 if p.num_gnbs else 2  # links: Wi-Fi, LTE (+ NR)
     state = State(
         **make_event_queue(heap),
         rng=rng,
@@ -198,15 +250,17 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         wifi_units=np.full(n, p.split_burst if p.num_aps else 0, np.int64),
         gma_acc=z(n, np.int64),
         gma_tx_seq=z(n, np.int64),
-        gma_counter=np.ones((n, 2), np.int64),
-        gma_last_owd=np.full((n, 2), np.inf),
+        nr_units=z(n, np.int64),
+        gma_acc_link=z((n, 3), np.int64),
+        gma_counter=np.ones((n, nl), np.int64),
+        gma_last_owd=np.full((n, nl), np.inf),
         ack_link=z(n, np.int64),
-        gma_last_tx_pkts=z((n, 2), np.int64), gma_last_rx_pkts=z((n, 2), np.int64),
-        gma_last_owd_sum=z((n, 2)), gma_last_drops=z((n, 2), np.int64), missed_action=z(n, np.int64),
-        link_seq_tx=z((n, 2), np.int64),
-        link_seq_map=z((n, 2, REORDER_SLOTS), np.int64),
-        q_buf=z((n, 2, qcap), np.int64), q_head=z((n, 2), np.int64), q_length=z((n, 2), np.int64),
-        q_nbytes=z((n, 2), np.int64), q_lte_head_left=z(n, np.int64),
+        gma_last_tx_pkts=z((n, nl), np.int64), gma_last_rx_pkts=z((n, nl), np.int64),
+        gma_last_owd_sum=z((n, nl)), gma_last_drops=z((n, nl), np.int64), missed_action=z(n, np.int64),
+        link_seq_tx=z((n, nl), np.int64),
+        link_seq_map=z((n, nl, REORDER_SLOTS), np.int64),
+        q_buf=z((n, nl, qcap), np.int64), q_head=z((n, nl), np.int64), q_length=z((n, nl), np.int64),
+        q_nbytes=z((n, nl), np.int64), q_lte_head_left=z(n, np.int64),
         wifi_busy=z(p.num_channels, np.bool_), wifi_txop_user=z(p.num_channels, np.int64),
         wifi_txop_npkts=z(p.num_channels, np.int64), wifi_txop_bytes=z(p.num_channels, np.int64),
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
@@ -218,11 +272,12 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         qos_win_link=np.full(n, 0 if p.num_aps else 1, np.int64), qos_auto=np.ones(n, np.bool_), qos_blocked=z(n, np.int64), qos_moves=z(n, np.int64),
         user_prio=z(n, np.int64), dfp_fraction=np.array([placement.uniform(*DFP_SHARE)]),
         lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
+        **_nr_state(cfg, p, n, seed),
         pkt_user=z(pool, np.int64), pkt_link=z(pool, np.int64), pkt_gma_seq=z(pool, np.int64),
         pkt_link_seq=z(pool, np.int64), pkt_tcp_seq=z(pool, np.int64), pkt_size=z(pool, np.int64),
         pkt_t_gma_ms=z(pool), pkt_free=np.arange(pool, dtype=np.int64)[::-1].copy(),
         pkt_counters=np.array([pool, 0], np.int64), pkt_in_system=z(n, np.int64),
-        rx_slot=np.full((n, REORDER_SLOTS), -1, np.int64), rx_link_next=z((n, 2), np.int64),
+        rx_slot=np.full((n, REORDER_SLOTS), -1, np.int64), rx_link_next=z((n, nl), np.int64),
         rx_next_seq=z(n, np.int64), rx_buffered=z(n, np.int64), rx_deadline_ms=np.full(n, np.inf),
         rx_timer_pending=z(n, np.bool_),
         tcp_cwnd=np.full(n, 10.0), tcp_ssthresh=np.full(n, np.inf), tcp_snd_una=z(n, np.int64),
@@ -238,11 +293,23 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         tcp_ack_segments=z(n, np.int64), tcp_losses=z(n, np.int64),
         tcp_timeouts=z(n, np.int64),
         **_bbr_state(n),
-        **{f"st_{k}": v for k, v in new_stats(n)._asdict().items()},
+        **{f"st_{k}": v for k, v in new_stats(n, nl)._asdict().items()},
     )
     start_walks(state, p)
     update_radio(state, p, True)
     return state, p
+
+
+def burst_units(shares: np.ndarray, burst: int) -> np.ndarray:
+    """Rows of link shares (summing to 1) → integer units summing to ``burst`` (largest remainder method:
+    floors first, the units left over to the largest fractional parts, ties to the lower link index)."""
+    exact = np.asarray(shares, dtype=np.float64) * burst
+    whole = np.floor(exact + 1e-9).astype(np.int64)
+    short = burst - whole.sum(axis=1)
+    order = np.argsort(-(exact - whole), axis=1, kind="stable")
+    for row in range(whole.shape[0]):
+        whole[row, order[row, :short[row]]] += 1
+    return whole
 
 
 # The interval counters of State (its ``st_`` fields) without the prefix: what records are built from.
@@ -250,14 +317,15 @@ STAT_FIELDS = tuple(f[3:] for f in State._fields if f.startswith("st_"))
 Stats = namedtuple("Stats", STAT_FIELDS)
 
 
-def new_stats(n: int) -> Stats:
-    """Zeroed interval accumulators for ``n`` users."""
+def new_stats(n: int, links: int = 2) -> Stats:
+    """Zeroed interval accumulators for ``n`` users and ``links`` links (3 with NR)."""
     return Stats(
-        tx_bytes=np.zeros(n), tx_pkts=np.zeros((n, 2), np.int64),
-        link_rx_bytes=np.zeros((n, 2)), link_rx_pkts=np.zeros((n, 2), np.int64),
-        link_owd_sum=np.zeros((n, 2)), link_owd_max=np.zeros((n, 2)),
+        tx_bytes=np.zeros(n), tx_pkts=np.zeros((n, links), np.int64),
+        link_rx_bytes=np.zeros((n, links)), link_rx_pkts=np.zeros((n, links), np.int64),
+        link_owd_sum=np.zeros((n, links)), link_owd_max=np.zeros((n, links)),
         rx_bytes=np.zeros(n), rx_pkts=np.zeros(n, np.int64), owd_sum=np.zeros(n), owd_max=np.zeros(n),
-        viol=np.zeros((n, 3), np.int64), drops=np.zeros((n, 2), np.int64), rbs=np.zeros(n),
+        viol=np.zeros((n, 3), np.int64), drops=np.zeros((n, links), np.int64), rbs=np.zeros(n),
+        nr_symbols=np.zeros(n, np.int64),
         total_sent=np.zeros(n, np.int64), total_delivered=np.zeros(n, np.int64),
         total_dropped=np.zeros(n, np.int64),
     )
@@ -276,7 +344,7 @@ class IntervalStats:
     lte_bits_per_rb: np.ndarray
     pos: np.ndarray
     missed_action: np.ndarray
-    table: np.ndarray  # measurement table, rows = models.measurement.METRIC_KEYS
+    table: np.ndarray  # measurement table, rows = Simulation.metric_keys
 
 
 class Simulation:
@@ -288,7 +356,10 @@ class Simulation:
         self.state, self.params = build(cfg, self.seed)
         self.num_users = cfg.num_users
         self.ts_ms = 0
-        self._action_units = np.full(cfg.num_users, -1, np.int64)
+        self.has_nr = cfg.has_nr
+        self.metric_keys = metric_keys(self.has_nr)  # rows of the measurement table
+        self._no_action = np.full(cfg.num_users * (2 if self.has_nr else 1), -1, np.int64)
+        self._action_units = self._no_action.copy()
         self.interval_open = False  # the last interval's counters are not closed yet (the next advance closes them)
         self.num_slices = self.params.num_slices
         self.default_allocation = np.array(cfg.slice_rbg_caps, np.int64)
@@ -303,6 +374,8 @@ class Simulation:
         s, p = self.state, self.params
         start = p.traffic_start_ms
         schedule(s, float(math.ceil(start)), EV_LTE_TTI, 0, 0)
+        if p.num_gnbs:
+            schedule(s, float(math.ceil(start)), EV_NR_SLOT, 0, 0)
         if p.qos_steer:
             schedule(s, start + p.qos_window_ms, EV_QOS_TEST, 0, 0)
         for user in range(p.num_users):
@@ -311,7 +384,14 @@ class Simulation:
         start_udp(s, p, start)
 
     def set_wifi_split(self, shares: np.ndarray | None) -> None:
-        """Wi-Fi share per user for the next interval; NaN (or ``None`` for all) = system default."""
+        """Wi-Fi share per user for the next interval; NaN (or ``None`` for all) = system default.
+
+        In a scenario with gNBs ``shares`` may also be ``(N, 3)``: per-user shares of [wifi, nr, lte] (rows
+        summing to 1, a NaN row = system default), turned into integer burst units by largest remainders; an
+        ``(N,)`` Wi-Fi share then leaves the rest on LTE."""
+        if self.has_nr:
+            self._action_units = self._link_units(shares)
+            return
         units = np.full(self.num_users, -1, np.int64)
         if shares is not None:
             shares = np.asarray(shares, dtype=np.float64).reshape(-1)
@@ -322,6 +402,31 @@ class Simulation:
                 raise NetgymError(f"shares must lie in [0, 1], got {shares.tolist()}")
             units[given] = np.rint(shares[given] * self.params.split_burst).astype(np.int64)
         self._action_units = units
+
+    def _link_units(self, shares: np.ndarray | None) -> np.ndarray:
+        """Three-link shares → action units: Wi-Fi units of every user, then NR units of every user."""
+        n, burst = self.num_users, self.params.split_burst
+        units = self._no_action.copy()
+        if shares is None:
+            return units
+        shares = np.asarray(shares, dtype=np.float64)
+        if shares.ndim == 1 and shares.shape[0] == n:
+            shares = np.column_stack([shares, np.zeros(n), 1.0 - shares])
+        if shares.shape != (n, 3):
+            raise NetgymError(f"shares has shape {shares.shape}, expected ({n},) Wi-Fi shares or ({n}, 3) "
+                              "shares [wifi, nr, lte]")
+        given = ~np.isnan(shares).any(axis=1)
+        rows = shares[given]
+        if np.any(rows < 0) or np.any(np.abs(rows.sum(axis=1) - 1.0) > 1e-6):
+            raise NetgymError(f"link shares must be non-negative rows summing to 1, got {shares.tolist()}")
+        if self.params.num_aps == 0:
+            rows = rows.copy()
+            rows[:, 2] += rows[:, 0]  # no Wi-Fi in the scenario: its share goes to LTE
+            rows[:, 0] = 0.0
+        whole = burst_units(rows, burst)
+        units[:n][given] = whole[:, 0]
+        units[n:][given] = whole[:, 1]
+        return units
 
     def set_slice_allocation(self, caps: np.ndarray | None) -> None:
         """Per-slice RBG caps for the next interval: ``(S, 3)`` non-negative integers [dedicated, prioritized,
@@ -347,7 +452,7 @@ class Simulation:
         """Close the last interval, run the next and measure it, in one call into the core; the interval's
         counters stay open until the next call (records and snapshots read them)."""
         apply, move_ms, t_end = self.prepare_interval()
-        table = np.empty((len(METRIC_KEYS), self.num_users))
+        table = np.empty((len(self.metric_keys), self.num_users))
         advance_interval(self.state, self.params, self.interval_open, self.action_units, apply, move_ms, t_end, table)
         self.interval_open = True
         self.finish_interval(t_end)
@@ -392,13 +497,14 @@ class Simulation:
 
     @property
     def action_units(self) -> np.ndarray:
-        """The pending per-user Wi-Fi units of the next interval (−1 = system default)."""
+        """The pending per-user Wi-Fi units of the next interval (−1 = system default), followed by the NR units
+        in a scenario with gNBs."""
         return self._action_units
 
     def finish_interval(self, t_end: float) -> None:
         """After the core ran an interval: clear the one-interval action, check capacities, advance ``ts_ms``."""
         s = self.state
-        self._action_units = np.full(self.num_users, -1, np.int64)
+        self._action_units = self._no_action.copy()
         self._allocation = self.default_allocation  # like the split: an interval without an action = default
         if s.ev_counters[C_OVERFLOW] or s.pkt_counters[1]:
             raise NetgymError("simulation capacity exceeded (event heap or packet pool); reduce load or users")

@@ -13,6 +13,7 @@ from ..models.gma_reorder import on_reorder_timeout
 from ..models.gma_split import link_arrival
 from ..models.lte import on_lte_delivery, on_lte_tti
 from ..models.mobility import move_users
+from ..models.nr import on_nr_delivery, on_nr_slot
 from ..models.qos_steer import apply_steering, on_qos_test, update_priorities
 from ..models.radio import update_radio
 from ..models.tcp import on_tcp_ack, on_tcp_pace, on_tcp_rto
@@ -22,6 +23,8 @@ from .events import (
     ACK_SEGMENTS_SHIFT,
     EV_LINK_ARRIVAL,
     EV_LTE_TTI,
+    EV_NR_SLOT,
+    EV_NR_UE_ARRIVAL,
     EV_QOS_TEST,
     EV_REORDER_TIMEOUT,
     EV_TCP_ACK,
@@ -64,6 +67,10 @@ def run_until(s, p, t_end_ms: float) -> None:
             on_qos_test(s, p, t)
         elif kind == EV_TCP_PACE:
             on_tcp_pace(s, p, t, a)
+        elif kind == EV_NR_SLOT:
+            on_nr_slot(s, p, t)
+        elif kind == EV_NR_UE_ARRIVAL:
+            on_nr_delivery(s, p, t, a, b)
     s.clock[0] = t_end_ms
 
 

@@ -25,6 +25,8 @@ ACK_SEGMENTS_SHIFT = 32  # an ACK event packs the number of segments its batch h
 EV_TCP_RTO = 8  # a = user, b = timer version: TCP retransmission timeout
 EV_QOS_TEST = 9  # a QoS test window ends (QoSSteer): every flow is tested on its current link
 EV_TCP_PACE = 20  # a = user: BBR's pacing clock lets the next burst go
+EV_NR_SLOT = 21  # one NR slot starts (every gNB schedules it)
+EV_NR_UE_ARRIVAL = 22  # a = user, b = count: the packets one NR slot finished reach the UE
 
 # Indices in State.ev_counters.
 C_SIZE = 0

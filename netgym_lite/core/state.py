@@ -1,7 +1,9 @@
 """Simulation state: named tuples of numpy arrays (struct of arrays), one group per model.
 
 Kernels receive ``(s, p)``: ``s`` is the mutable :class:`State`, ``p`` the read-only :class:`Params`.
-Link index 0 is Wi-Fi, 1 is LTE (``config_types.LINK_WIFI`` / ``LINK_LTE``). Sizes are fixed at
+Link index 0 is Wi-Fi, 1 is LTE, 2 is NR (``config_types.LINK_WIFI`` / ``LINK_LTE`` / ``LINK_NR``); per-link
+arrays (``[U, L]`` below) have L = 3 columns when the scenario has gNBs, else L = 2 (so a scenario without NR
+is unchanged). Sizes are fixed at
 construction from the scenario's bounds (queue limits, TCP window), so the hot loop never allocates.
 """
 
@@ -59,6 +61,19 @@ class Params(NamedTuple):
     lte_tx_per_rb_dbm: float
     lte_noise_per_rb_dbm: float
     lte_pl: np.ndarray
+    # NR (models/nr.py, nr_phy.py); num_gnbs = 0 means no NR link at all
+    num_gnbs: int
+    gnb_pos: np.ndarray  # float64[num_gnbs, 3]
+    nr_backhaul_ms: float
+    nr_slot_ms: float
+    nr_proc_delay_ms: float  # slot end -> UE arrival beyond the slot itself
+    nr_prbs: int
+    nr_tx_per_prb_dbm: float
+    nr_noise_per_prb_dbm: float
+    nr_frequency_ghz: float
+    nr_los_model: int  # nr_phy.LOS_3GPP / LOS_ALWAYS / NLOS_ALWAYS
+    nr_rlc_bytes: int
+    ack_delay_nr_ms: float
     split_burst: int
     reorder_timeout_ms: float
     ack_delay_wifi_ms: float
@@ -107,18 +122,20 @@ class State(NamedTuple):
     lte_bits_per_rb: np.ndarray  # int64[U]
     udp_rate_mbps: np.ndarray
     wifi_units: np.ndarray  # int64[U]: GMA split, Wi-Fi units out of split_burst
+    nr_units: np.ndarray  # int64[U]: NR units out of split_burst (LTE carries the rest); 0 without gNBs
+    gma_acc_link: np.ndarray  # int64[U, 3]: per-link split accumulators (three-link splitting only)
     gma_acc: np.ndarray  # int64[U]: split accumulator
     gma_tx_seq: np.ndarray  # int64[U]: next GMA sequence number
-    gma_counter: np.ndarray  # int64[U, 2]: system-default step counters per link
-    gma_last_owd: np.ndarray  # float64[U, 2]: owd per link seen by the system default last time
+    gma_counter: np.ndarray  # int64[U, L]: system-default step counters per link
+    gma_last_owd: np.ndarray  # float64[U, L]: owd per link seen by the system default last time
     ack_link: np.ndarray  # int64[U]
-    gma_last_tx_pkts: np.ndarray  # int64[U, 2]: last interval's packets sent per link (system default input)
-    gma_last_rx_pkts: np.ndarray  # int64[U, 2]: ... received per link
-    gma_last_owd_sum: np.ndarray  # float64[U, 2]: ... sum of their owd
-    gma_last_drops: np.ndarray  # int64[U, 2]: ... dropped per link
+    gma_last_tx_pkts: np.ndarray  # int64[U, L]: last interval's packets sent per link (system default input)
+    gma_last_rx_pkts: np.ndarray  # int64[U, L]: ... received per link
+    gma_last_owd_sum: np.ndarray  # float64[U, L]: ... sum of their owd
+    gma_last_drops: np.ndarray  # int64[U, L]: ... dropped per link
     missed_action: np.ndarray  # int64[U]: intervals the agent left to the system default
-    link_seq_tx: np.ndarray  # int64[U, 2]: next per-link sequence number (GMA's LSN) at the sender
-    link_seq_map: np.ndarray  # int64[U, 2, REORDER_SLOTS]: GMA sequence number sent with each LSN
+    link_seq_tx: np.ndarray  # int64[U, L]: next per-link sequence number (GMA's LSN) at the sender
+    link_seq_map: np.ndarray  # int64[U, L, REORDER_SLOTS]: GMA sequence number sent with each LSN
     # --- qos: QoS tests, steering and flow priorities (models/qos_steer.py).
     qos_viol_total: np.ndarray  # int64[U]: packets delivered over the delay bound since the start
     qos_win_base: np.ndarray  # int64[U, 4]: [sent, delivered, dropped, over bound] when the window began
@@ -131,10 +148,10 @@ class State(NamedTuple):
     user_prio: np.ndarray  # int64[U]: 1 = high priority flow (dynamic flow prioritisation), else 0
     dfp_fraction: np.ndarray  # float64[1]: share of each link's flows marked high priority (drawn at start)
     # --- queues: Per-user, per-link FIFO rings of packet ids at the AP / eNB.
-    q_buf: np.ndarray  # int64[U, 2, cap]
-    q_head: np.ndarray  # int64[U, 2]
-    q_length: np.ndarray  # int64[U, 2]
-    q_nbytes: np.ndarray  # int64[U, 2]
+    q_buf: np.ndarray  # int64[U, L, cap]
+    q_head: np.ndarray  # int64[U, L]
+    q_length: np.ndarray  # int64[U, L]
+    q_nbytes: np.ndarray  # int64[U, L]
     q_lte_head_left: np.ndarray  # int64[U]: bytes of the LTE head packet not yet scheduled
     # --- wifi: Per-channel TXOP state and per-user fair-share counters.
     wifi_busy: np.ndarray  # bool[num_channels]
@@ -154,6 +171,19 @@ class State(NamedTuple):
     lte_air_buf: np.ndarray  # int64[U, cap]: packets scheduled over the air, in order (FIFO ring)
     lte_air_head: np.ndarray  # int64[U]
     lte_air_len: np.ndarray  # int64[U]
+    # --- nr: attachment, channel and per-slot scheduler state (models/nr.py); size-1 placeholders without gNBs.
+    nr_gnb: np.ndarray  # int64[U]: attached gNB (-1 none)
+    nr_bits_per_symbol: np.ndarray  # int64[U]: bits one data symbol carries over the whole band
+    nr_los_draw: np.ndarray  # float64[U, G]: uniform draw deciding LOS against the 3GPP LOS probability
+    nr_shadow_db: np.ndarray  # float64[U, G]
+    q_nr_head_left: np.ndarray  # int64[U]: bytes of the NR head packet not yet scheduled
+    nr_slot_left: np.ndarray  # float64[U] scratch: bytes still unscheduled in this slot
+    nr_slot_sym: np.ndarray  # int64[U] scratch: symbols given in this slot
+    nr_rr_last: np.ndarray  # int64[U]: nr_rr_clock when last given a symbol
+    nr_rr_clock: np.ndarray  # int64[1]: symbols handed out so far
+    nr_air_buf: np.ndarray  # int64[U, cap]: packets on the air to the UE (FIFO ring)
+    nr_air_head: np.ndarray  # int64[U]
+    nr_air_len: np.ndarray  # int64[U]
     # --- packets: Packet pool (struct of arrays) and its free-list stack.
     pkt_user: np.ndarray  # int64[cap]
     pkt_link: np.ndarray  # int64[cap]
@@ -167,7 +197,7 @@ class State(NamedTuple):
     pkt_in_system: np.ndarray  # int64[U]: allocated packets per user
     # --- reorder: GMA receiver reordering per user.
     rx_slot: np.ndarray  # int64[U, REORDER_SLOTS]: packet id waiting at seq % slots, -1 empty, -2 known lost
-    rx_link_next: np.ndarray  # int64[U, 2]: next LSN expected per link (a jump reveals losses)
+    rx_link_next: np.ndarray  # int64[U, L]: next LSN expected per link (a jump reveals losses)
     rx_next_seq: np.ndarray  # int64[U]
     rx_buffered: np.ndarray  # int64[U]
     rx_deadline_ms: np.ndarray  # float64[U]: when to stop waiting (inf = no timer)
@@ -225,18 +255,19 @@ class State(NamedTuple):
     bbr_pace_event_ms: np.ndarray  # float64[U]: time of the queued pacing event (inf = none)
     # --- stats: Accumulators of the current measurement interval (reset at every interval end), plus totals.
     st_tx_bytes: np.ndarray  # float64[U] bytes entering GMA
-    st_tx_pkts: np.ndarray  # int64[U, 2] packets sent per link
-    st_link_rx_bytes: np.ndarray  # float64[U, 2]
-    st_link_rx_pkts: np.ndarray  # int64[U, 2]
-    st_link_owd_sum: np.ndarray  # float64[U, 2]
-    st_link_owd_max: np.ndarray  # float64[U, 2]
+    st_tx_pkts: np.ndarray  # int64[U, L] packets sent per link
+    st_link_rx_bytes: np.ndarray  # float64[U, L]
+    st_link_rx_pkts: np.ndarray  # int64[U, L]
+    st_link_owd_sum: np.ndarray  # float64[U, L]
+    st_link_owd_max: np.ndarray  # float64[U, L]
     st_rx_bytes: np.ndarray  # float64[U] released after reordering
     st_rx_pkts: np.ndarray  # int64[U]
     st_owd_sum: np.ndarray  # float64[U]
     st_owd_max: np.ndarray  # float64[U]
     st_viol: np.ndarray  # int64[U, 3] packets over delay bound, test 1, test 2
-    st_drops: np.ndarray  # int64[U, 2]
+    st_drops: np.ndarray  # int64[U, L]
     st_rbs: np.ndarray  # float64[U] LTE RBs allocated
+    st_nr_symbols: np.ndarray  # int64[U] NR data symbols allocated
     st_total_sent: np.ndarray  # int64[U] since start
     st_total_delivered: np.ndarray  # int64[U]
     st_total_dropped: np.ndarray  # int64[U]

@@ -1,4 +1,4 @@
-"""TrafficMgmt (NetworkGym's ``nqos_split``): split each user's downlink between Wi-Fi and LTE.
+"""TrafficMgmt (NetworkGym's ``nqos_split``): split each user's downlink between Wi-Fi and LTE (and NR).
 
 The environment is a thin adapter over NetworkGym's protocol: it reaches the simulation only through
 :class:`netgym_lite.ipc.NetworkGymClient`, by default over an in-memory transport to a private
@@ -22,7 +22,7 @@ from netgym_lite.envs.base import (
     outside_unit_interval,
     record_values,
 )
-from netgym_lite.errors import ConfigError
+from netgym_lite.errors import ActionError, ConfigError
 
 __all__ = [
     "TrafficMgmtEnv",
@@ -32,6 +32,8 @@ __all__ = [
     "get_reward",
     "record_values",
     "validate_action",
+    "validate_weights",
+    "get_weight_policy",
 ]
 
 #: The rewards of this env (design.md §6); the first is the default.
@@ -39,10 +41,14 @@ REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay")
 
 #: (source, name) of the three observation rows, in order.
 OBSERVATION_RECORDS = (("lte", "dl::max_rate"), ("wifi", "dl::max_rate"), ("gma", "dl::rate"))
+#: The row a scenario with gNBs appends to the observation.
+NR_OBSERVATION_RECORD = ("nr", "dl::max_rate")
 #: The record an action is templated on (its source, id and ts are copied).
 TEMPLATE_RECORD = ("gma", "dl::rate")
 #: (source, name) of the action record: full key ``gma::wifi::dl::split_ratio``.
 ACTION_RECORD = ("gma", "wifi::dl::split_ratio")
+#: (source, name) of the action record of a scenario with gNBs: full key ``gma::dl::split_weight``.
+WEIGHT_ACTION_RECORD = ("gma", "dl::split_weight")
 
 _LN_FLOOR = -10.0  # utility: ln of a non-positive value or of an empty mean
 _NORM_FLOOR = 1e-9  # normalized_utility: max(1e-9, .) inside each ln
@@ -50,15 +56,17 @@ _MISSING_OWD_MS = 1000.0  # normalized_utility (and delay with no valid owd): a 
 
 
 # ---------------------------------------------------------------------------------------------- adapters
-def get_observation(records: Sequence[Mapping[str, Any]], num_users: int) -> np.ndarray:
-    """Records → observation ``(3, N)`` float32: [LTE ``dl::max_rate``, Wi-Fi ``dl::max_rate``, gma ``dl::rate``].
+def get_observation(records: Sequence[Mapping[str, Any]], num_users: int, nr: bool = False) -> np.ndarray:
+    """Records → observation ``(3, N)`` float32: [LTE ``dl::max_rate``, Wi-Fi ``dl::max_rate``, gma ``dl::rate``]
+    (with ``nr``, ``(4, N)``: NR ``dl::max_rate`` appended).
 
     Mbps, placed by user id. −1 ("no value"), any other negative or non-finite value and a missing record
     map to 0 so the observation stays inside ``Box(0, inf)`` (NetworkGym passes −1 through; a deliberate
     difference, design.md §5).
     """
-    obs = np.empty((len(OBSERVATION_RECORDS), num_users), dtype=np.float64)
-    for row, (source, name) in enumerate(OBSERVATION_RECORDS):
+    rows = OBSERVATION_RECORDS + ((NR_OBSERVATION_RECORD,) if nr else ())
+    obs = np.empty((len(rows), num_users), dtype=np.float64)
+    for row, (source, name) in enumerate(rows):
         obs[row] = record_values(records, source, name, num_users, fill=0.0)
     obs[~np.isfinite(obs) | (obs < 0)] = 0.0
     return obs.astype(np.float32)
@@ -139,6 +147,48 @@ def validate_action(action: Any, num_users: int) -> np.ndarray | None:
     return check_action_array(action, num_users, allowed, outside_unit_interval)
 
 
+def validate_weights(action: Any, num_users: int, links: Sequence[str]) -> np.ndarray | None:
+    """Check a per-user link-weight action ``(N, L)`` (L = ``len(links)``, link-id order); return shares
+    ``(N, 3)`` of [wifi, nr, lte] (rows normalised, an all-zero row = all on the first link) or None for the
+    system default (an empty list/array)."""
+    allowed = (f"an array of shape ({num_users}, {len(links)}) of link weights in [0, 1] "
+               f"[{', '.join(links)}] per user, or [] for the system default")
+    if action is None or isinstance(action, (str, bytes, Mapping)):
+        raise ActionError(f"action={action!r} is invalid: allowed {allowed}")
+    try:
+        weights = np.asarray(action, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
+    if weights.size == 0:
+        return None
+    if weights.shape != (num_users, len(links)):
+        raise ActionError(f"action shape {weights.shape} is invalid: allowed {allowed}")
+    bad = outside_unit_interval(weights)
+    if bad.any():
+        i, k = (int(x) for x in np.argwhere(bad)[0])
+        raise ActionError(f"action[{i}, {k}]={float(weights[i, k])!r} is invalid: allowed {allowed}")
+    total = weights.sum(axis=1)
+    shares = np.zeros((num_users, 3))
+    for k, name in enumerate(links):
+        shares[:, LINK_COLUMNS[name]] = np.divide(weights[:, k], total, out=np.zeros(num_users), where=total > 0)
+    shares[total == 0, LINK_COLUMNS[links[0]]] = 1.0
+    return shares
+
+
+LINK_COLUMNS = {"wifi": 0, "nr": 1, "lte": 2}  # columns of the (N, 3) shares [wifi, nr, lte]
+
+
+def get_weight_policy(shares: np.ndarray | None, template_record: Mapping[str, Any],
+                      links: Sequence[str]) -> dict:
+    """Shares ``(N, 3)`` [wifi, nr, lte] (or None) → the ``gma::dl::split_weight`` record: one row of weights
+    per user over ``links`` (link-id order, each row summing to 1), ``[]`` for the system default."""
+    ids = list(template_record["id"])
+    cols = [LINK_COLUMNS[name] for name in links]
+    value = [] if shares is None else [[float(shares[int(uid) - 1, c]) for c in cols] for uid in ids]
+    return {"source": template_record.get("source", WEIGHT_ACTION_RECORD[0]), "name": WEIGHT_ACTION_RECORD[1],
+            "id": ids, "ts": template_record["ts"], "value": value}
+
+
 def get_policy(action: Any, template_record: Mapping[str, Any]) -> dict:
     """Action → the ``gma::wifi::dl::split_ratio`` action record, templated on a ``gma::dl::rate`` record.
 
@@ -197,6 +247,13 @@ class TrafficMgmtEnv(NetworkGymEnv):
     ``"value": []`` and GMA's own delay-based algorithm decides. A wrong shape, NaN/inf or a value outside
     [0, 1] raises :class:`~netgym_lite.errors.ActionError` naming the index and value.
 
+    **With gNBs** (``nr_gnb_locations`` non-empty, e.g. NetworkGym's unified ``nqos_split`` config) every user
+    also has an NR link, and the action is ``Box(0, 1, (N, L), float32)``: per user, one weight per link it
+    has, in NetworkGym's link-id order — Wi-Fi, NR, LTE (L = 3; L = 2 [NR, LTE] without APs). Each row is
+    normalised (an all-zero row puts everything on the first link, Wi-Fi) and sent as one
+    ``gma::dl::split_weight`` record; GMA turns the shares into integer units of its split burst (largest
+    remainders). ``env.step([])`` is the system default, which balances delay over all the links.
+
     ## Observation Space
 
     The observation is a ``ndarray`` with shape ``(3, N)``, ``Box(0, inf, (3, N), float32)``; column ``u``
@@ -207,6 +264,7 @@ class TrafficMgmtEnv(NetworkGymEnv):
     | [0, u] | LTE max rate (``lte::dl::max_rate``: rate with all RBs)       | Mbps | 0   | Inf |
     | [1, u] | Wi-Fi max rate (``wifi::dl::max_rate``: PHY rate to its AP)   | Mbps | 0   | Inf |
     | [2, u] | delivered throughput (``gma::dl::rate``, after reordering)    | Mbps | 0   | Inf |
+    | [3, u] | with gNBs only: NR max rate (``nr::dl::max_rate``: all symbols) | Mbps | 0   | Inf |
 
     ## Rewards
 
@@ -278,15 +336,22 @@ class TrafficMgmtEnv(NetworkGymEnv):
     ## Version History
 
     * v0: Initial version: NetworkGym ``nqos_split`` semantics, obs (3, N), Wi-Fi share action, four rewards.
+      Scenarios with gNBs (``nr_gnb_locations``, NetworkGym's unified config) add the NR link: action
+      ``(N, L)`` link weights, obs ``(4, N)``.
     """
 
     NETWORKGYM_ENV = "nqos_split"
     REWARD_TYPES = REWARD_TYPES
-    RECORD_KEYS = frozenset({"lte::dl::max_rate", "wifi::dl::max_rate", "gma::dl::rate", "gma::dl::owd"})
+    RECORD_KEYS = frozenset({"lte::dl::max_rate", "wifi::dl::max_rate", "gma::dl::rate", "gma::dl::owd",
+                             "nr::dl::max_rate"})
 
     def _make_spaces(self) -> None:
-        self.observation_space = spaces.Box(0.0, np.inf, (3, self.num_users), np.float32)
-        self.action_space = spaces.Box(0.0, 1.0, (self.num_users,), np.float32)
+        self.has_nr = self.cfg.has_nr
+        self.links = self.cfg.links
+        rows = len(OBSERVATION_RECORDS) + (1 if self.has_nr else 0)
+        self.observation_space = spaces.Box(0.0, np.inf, (rows, self.num_users), np.float32)
+        shape = (self.num_users, len(self.links)) if self.has_nr else (self.num_users,)
+        self.action_space = spaces.Box(0.0, 1.0, shape, np.float32)
 
     def _template(self) -> dict:
         rec = find_record(self._index, *TEMPLATE_RECORD)
@@ -302,15 +367,19 @@ class TrafficMgmtEnv(NetworkGymEnv):
         }
 
     def _observation(self, records: list[dict]) -> np.ndarray:
-        return get_observation(records, self.num_users)
+        return get_observation(records, self.num_users, self.has_nr)
 
     def _reward(self, records: list[dict]) -> float:
         return get_reward(records, self.reward_type)
 
     def _validate_action(self, action: Any) -> np.ndarray | None:
+        if self.has_nr:
+            return validate_weights(action, self.num_users, self.links)
         return validate_action(action, self.num_users)
 
     def _policy(self, action: np.ndarray | None) -> dict:
+        if self.has_nr:
+            return get_weight_policy(action, self._template(), self.links)
         return get_policy(action, self._template())
 
     def render(self) -> str | None:
@@ -323,6 +392,6 @@ class TrafficMgmtEnv(NetworkGymEnv):
         ]
         if self._last_obs is not None:
             for u in range(self.num_users):
-                lte, wifi, rate = self._last_obs[:, u]
+                lte, wifi, rate = self._last_obs[:3, u]
                 lines.append(f"{u + 1:>4}  {lte:>12.2f}  {wifi:>13.2f}  {rate:>9.2f}")
         return "\n".join(lines) + "\n"

@@ -307,10 +307,19 @@ def _parse_split_ratio(record: Mapping[str, Any], num_users: int, where: str) ->
     return np.array(shares, dtype=np.float64)
 
 
-def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str) -> np.ndarray:
+def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str,
+                        links: tuple[str, ...] = ("wifi", "lte")) -> np.ndarray:
+    """Rows of link weights → per-user shares: Wi-Fi shares ``(N,)`` for the two-link scenarios, or shares
+    ``(N, 3)`` of [wifi, nr, lte] when ``links`` has "nr" (a NaN entry / row = no action for that user)."""
     value = record.get("value")
-    shares = np.full(num_users, np.nan)
-    allowed_row = "a row of non-negative weights [wifi, lte] or [wifi, nr, lte] (link-id order), or null"
+    has_nr = "nr" in links
+    shares = np.full((num_users, 3), np.nan) if has_nr else np.full(num_users, np.nan)
+    if has_nr:
+        forms = [list(links)] + ([["wifi", "nr", "lte"]] if len(links) != 3 else [])
+        allowed_row = "a row of non-negative weights " + " or ".join(
+            "[" + ", ".join(f) + "]" for f in forms) + " (link-id order), or null"
+    else:
+        allowed_row = "a row of non-negative weights [wifi, lte] or [wifi, nr, lte] (link-id order), or null"
     if not isinstance(value, list):
         raise ActionError(
             f"{where}.value={value!r} is invalid: allowed a list of {num_users} rows, each {allowed_row}"
@@ -326,7 +335,7 @@ def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str) -
     for j, row in enumerate(value):
         if row is None:
             continue
-        if not isinstance(row, list) or len(row) not in (2, 3):
+        if not isinstance(row, list) or len(row) not in ((len(links), 3) if has_nr else (2, 3)):
             raise ActionError(f"{where}.value[{j}]={row!r} is invalid: allowed {allowed_row}")
         w = [
             _as_finite(x, f"{where}.value[{j}][{k}]", "a non-negative finite weight")
@@ -337,6 +346,16 @@ def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str) -
                 raise ActionError(
                     f"{where}.value[{j}][{k}]={row[k]!r} is out of range: allowed a weight >= 0"
                 )
+        if has_nr:
+            names = links if len(row) == len(links) else ("wifi", "nr", "lte")
+            full = dict.fromkeys(("wifi", "nr", "lte"), 0.0)
+            full.update(zip(names, w, strict=True))
+            total = sum(full.values())
+            if total == 0:
+                full[links[0]] = 1.0  # an all-zero row means all on the first link (Wi-Fi when there is one)
+                total = 1.0
+            shares[idx[j]] = [full["wifi"] / total, full["nr"] / total, full["lte"] / total]
+            continue
         if len(w) == 3:
             if w[1] != 0:
                 raise ActionError(
@@ -352,7 +371,8 @@ def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str) -
 _ACTION_PARSERS = {SPLIT_RATIO_KEY: _parse_split_ratio, SPLIT_WEIGHT_KEY: _parse_split_weight}
 
 
-def parse_action(action_list: object, *, num_users: int, last_ts: int | float | None) -> np.ndarray:
+def parse_action(action_list: object, *, num_users: int, last_ts: int | float | None,
+                 links: tuple[str, ...] = ("wifi", "lte")) -> np.ndarray:
     """Turn an env-action's ``action_list`` into per-user Wi-Fi shares (float64 array, NaN = no action).
 
     Accepted records (one dict or a list of them; extra keys ignored):
@@ -361,6 +381,10 @@ def parse_action(action_list: object, *, num_users: int, last_ts: int | float | 
       action, or ``[]`` for the system default (all NaN);
     * ``gma::dl::split_weight`` with ``value`` = N rows of link weights ``[wifi, lte]`` or ``[wifi, nr, lte]``,
       normalised per user (an all-zero row = all Wi-Fi).
+
+    ``links``: every user's links in link-id order; with "nr" (a scenario with gNBs) ``split_weight`` rows
+    have one weight per link (or 3: [wifi, nr, lte]) and the result is ``(N, 3)`` shares [wifi, nr, lte]
+    (a NaN row = no action); ``split_ratio`` still gives ``(N,)`` Wi-Fi shares (the rest on LTE).
 
     Values are placed by the record's ``id`` (user ids 1..N). Every record's ``ts`` must equal ``last_ts``,
     the ts of the last measurement sent (:class:`ProtocolError` naming both); bad values raise
@@ -396,5 +420,6 @@ def parse_action(action_list: object, *, num_users: int, last_ts: int | float | 
                 f"{where} ({key}) conflicts with an earlier {seen_key} record: allowed one split action per step"
             )
         seen_key = key
-        shares = parser(rec, num_users, where)
+        shares = parser(rec, num_users, where, links) if parser is _parse_split_weight else parser(rec, num_users,
+                                                                                                  where)
     return shares if shares is not None else np.full(num_users, np.nan)

@@ -186,7 +186,8 @@ class Session:
                                         last_ts=self.last_ts)
             self.sim.set_slice_allocation(caps)  # type: ignore[attr-defined]
         else:
-            shares = m.parse_action(msg["action_list"], num_users=self.sim.num_users, last_ts=self.last_ts)
+            shares = m.parse_action(msg["action_list"], num_users=self.sim.num_users, last_ts=self.last_ts,
+                                    links=self.cfg.links)
             self.sim.set_wifi_split(shares)
         return [self._measure(self.cfg.step_interval_ms)]  # type: ignore[union-attr]
 

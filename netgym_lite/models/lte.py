@@ -13,37 +13,17 @@ from __future__ import annotations
 from ..core.events import EV_LTE_TTI, EV_UE_ARRIVAL, schedule
 from ..core.jit import kernel
 from ..core.state import SCHED_PF
-from .gma_reorder import gma_receive
-from .packets import free_packet, queue_pop, queue_push
-from .tcp_receiver import tcp_flush_ack
+from .rlc import PDCP_SDU_OVERHEAD_BYTES, air_deliver, rlc_enqueue, rlc_transmit, rlc_unscheduled_bytes
 
 LINK_LTE = 1
 PF_WINDOW_TTIS = 100.0
-# What the air interface and the RLC buffer carry per packet beyond its payload: the IPv4 (20) and UDP (8)
-# headers and the PDCP header (2 bytes, 12-bit SN; TS 36.323 §6.2.3) -- Wi-Fi's MPDU overhead counts the same
-# IP/UDP bytes. RLC UM and MAC subheaders (1-3 bytes per PDU per TTI) are left out.
-PDCP_SDU_OVERHEAD_BYTES = 20 + 8 + 2
-
-
-@kernel(inline="always")
-def _pdcp_bytes(s, pid: int) -> int:
-    """Bytes one packet occupies in the RLC buffer and on the air (payload + headers)."""
-    return s.pkt_size[pid] + PDCP_SDU_OVERHEAD_BYTES
+__all__ = ["PDCP_SDU_OVERHEAD_BYTES", "lte_enqueue", "on_lte_delivery", "on_lte_tti"]
 
 
 @kernel(inline="always")
 def lte_enqueue(s, p, pid: int) -> None:
     """A packet reaches the eNB: into the user's RLC buffer, or dropped when it would overflow."""
-    user = s.pkt_user[pid]
-    stored = s.q_nbytes[user, LINK_LTE] + s.q_length[user, LINK_LTE] * PDCP_SDU_OVERHEAD_BYTES
-    if stored + _pdcp_bytes(s, pid) > p.lte_rlc_bytes:
-        s.st_drops[user, LINK_LTE] += 1
-        s.st_total_dropped[user] += 1
-        free_packet(s, pid)
-        return
-    if s.q_length[user, LINK_LTE] == 0:
-        s.q_lte_head_left[user] = _pdcp_bytes(s, pid)
-    queue_push(s, user, LINK_LTE, pid)
+    rlc_enqueue(s, pid, LINK_LTE, s.q_lte_head_left, p.lte_rlc_bytes)
 
 
 @kernel(inline="always")
@@ -95,39 +75,10 @@ def _rbg_user(s, p, kind: int, owner: int) -> int:
     return user
 
 
-@kernel
-def _transmit(s, p, t_ms: float, user: int, nbytes: int) -> None:
-    """Take ``nbytes`` from the head of the user's queue; finished packets travel to the UE together."""
-    cap = s.lte_air_buf.shape[1]
-    done = 0
-    while nbytes > 0 and s.q_length[user, LINK_LTE] > 0:
-        if nbytes >= s.q_lte_head_left[user]:
-            nbytes -= s.q_lte_head_left[user]
-            pid = queue_pop(s, user, LINK_LTE)
-            s.lte_air_buf[user, (s.lte_air_head[user] + s.lte_air_len[user]) % cap] = pid
-            s.lte_air_len[user] += 1
-            done += 1
-            if s.q_length[user, LINK_LTE] > 0:
-                nxt = s.q_buf[user, LINK_LTE, s.q_head[user, LINK_LTE]]
-                s.q_lte_head_left[user] = _pdcp_bytes(s, nxt)
-        else:
-            s.q_lte_head_left[user] -= nbytes
-            # the rest of the head packet waits for the next TTI (RLC UM segmentation)
-            nbytes = 0
-    if done > 0:
-        schedule(s, t_ms + 1.0 + p.lte_proc_delay_ms, EV_UE_ARRIVAL, user, done)
-
-
 @kernel(inline="always")
 def on_lte_delivery(s, p, t_ms: float, user: int, count: int) -> None:
     """The packets one TTI finished for a user reach the UE (in order), then the owed TCP ACK leaves."""
-    cap = s.lte_air_buf.shape[1]
-    for _ in range(count):
-        pid = s.lte_air_buf[user, s.lte_air_head[user]]
-        s.lte_air_head[user] = (s.lte_air_head[user] + 1) % cap
-        s.lte_air_len[user] -= 1
-        gma_receive(s, p, t_ms, pid)
-    tcp_flush_ack(s, p, t_ms, user)
+    air_deliver(s, p, t_ms, user, count, s.lte_air_buf, s.lte_air_head, s.lte_air_len)
 
 
 @kernel(inline="always")
@@ -138,10 +89,7 @@ def on_lte_tti(s, p, t_ms: float) -> None:
         s.lte_tti_bits[user] = 0
         s.lte_tti_left[user] = 0.0
         if s.q_length[user, LINK_LTE] > 0:
-            # bytes not yet scheduled: the head packet's remainder plus the rest of the queue
-            queued = s.q_nbytes[user, LINK_LTE] + s.q_length[user, LINK_LTE] * PDCP_SDU_OVERHEAD_BYTES
-            left = queued - _pdcp_bytes(s, s.q_buf[user, LINK_LTE, s.q_head[user, LINK_LTE]])
-            s.lte_tti_left[user] = left + s.q_lte_head_left[user]
+            s.lte_tti_left[user] = rlc_unscheduled_bytes(s, user, LINK_LTE, s.q_lte_head_left)
             if s.lte_tti_left[user] > 0.0 and s.lte_bits_per_rb[user] > 0:
                 waiting += 1
     if waiting > 0:
@@ -176,7 +124,8 @@ def on_lte_tti(s, p, t_ms: float) -> None:
             s.lte_rr_last[user] = s.lte_rr_clock[0]
         for user in range(p.num_users):
             if s.lte_tti_bits[user] > 0:
-                _transmit(s, p, t_ms, user, s.lte_tti_bits[user] // 8)
+                rlc_transmit(s, user, s.lte_tti_bits[user] // 8, LINK_LTE, s.q_lte_head_left, s.lte_air_buf,
+                             s.lte_air_head, s.lte_air_len, t_ms + 1.0 + p.lte_proc_delay_ms, EV_UE_ARRIVAL)
     alpha = 1.0 / PF_WINDOW_TTIS
     for user in range(p.num_users):
         s.lte_pf_avg_bits[user] = (1.0 - alpha) * s.lte_pf_avg_bits[user] + alpha * s.lte_tti_bits[user]

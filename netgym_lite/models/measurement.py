@@ -12,9 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.jit import kernel
+from .gma_split import link_units
+from .nr_phy import DATA_SYMBOLS_PER_SLOT
 
 LINK_WIFI = 0
 LINK_LTE = 1
+LINK_NR = 2
 
 # Row order of the measurement table: the full NetworkGym key of each row.
 METRIC_KEYS = (
@@ -28,8 +31,24 @@ METRIC_KEYS = (
     "lte::cell_id", "lte::slice_id", "lte::dl::max_rate", "lte::dl::rb_usage",
     "wifi::cell_id", "wifi::dl::max_rate", "wifi::ul::max_rate",
 )
-ROW = {key: i for i, key in enumerate(METRIC_KEYS)}
-_LINK_BASE = (ROW["gma::wifi::dl::rate"], ROW["gma::lte::dl::rate"])  # 7 rows per link, same order
+#: Rows a scenario with gNBs appends to the table (and to its records): the NR link's, in the same order.
+NR_METRIC_KEYS = (
+    "gma::nr::dl::rate", "gma::nr::dl::qos_rate", "gma::nr::dl::owd", "gma::nr::dl::max_owd",
+    "gma::nr::dl::priority", "gma::nr::dl::traffic_ratio", "gma::nr::dl::split_ratio",
+    "nr::cell_id", "nr::dl::max_rate",
+)
+ALL_METRIC_KEYS = METRIC_KEYS + NR_METRIC_KEYS
+ROW = {key: i for i, key in enumerate(ALL_METRIC_KEYS)}
+# 7 rows per link, same order; indexed by link id (Wi-Fi 0, LTE 1, NR 2)
+_LINK_BASE = (ROW["gma::wifi::dl::rate"], ROW["gma::lte::dl::rate"], ROW["gma::nr::dl::rate"])
+
+
+def metric_keys(has_nr: bool) -> tuple[str, ...]:
+    """The table's rows (and the records' keys) of a scenario with or without gNBs."""
+    return ALL_METRIC_KEYS if has_nr else METRIC_KEYS
+
+
+_NR_CELL_ROW = ROW["nr::cell_id"]
 
 
 @kernel(inline="always")
@@ -39,14 +58,19 @@ def _ratio_or_missing(num: float, den: float) -> float:
 
 @kernel
 def measure_interval(s, p, table: np.ndarray) -> None:
-    """Fill ``table`` (rows of METRIC_KEYS × users) from this interval's counters."""
+    """Fill ``table`` (rows of ``metric_keys(p.num_gnbs > 0)`` × users) from this interval's counters."""
     to_mbps = 8.0 / (p.interval_ms * 1000.0)
+    links = s.st_tx_pkts.shape[1]
     for u in range(p.num_users):
         rx = s.st_rx_pkts[u]
         sent = s.st_tx_pkts[u, 0] + s.st_tx_pkts[u, 1]
+        dropped = s.st_drops[u, 0] + s.st_drops[u, 1]
+        if links > 2:
+            sent += s.st_tx_pkts[u, LINK_NR]
+            dropped += s.st_drops[u, LINK_NR]
         rate = s.st_rx_bytes[u] * to_mbps
         viol = _ratio_or_missing(100.0 * s.st_viol[u, 0], rx)
-        loss = _ratio_or_missing(s.st_drops[u, 0] + s.st_drops[u, 1], sent)
+        loss = _ratio_or_missing(dropped, sent)
         qos_met = rx > 0 and viol <= 100.0 * p.user_viol_target[u] and loss <= p.user_loss_target[u]
         table[0, u] = rate
         table[1, u] = s.st_tx_bytes[u] * to_mbps
@@ -60,11 +84,11 @@ def measure_interval(s, p, table: np.ndarray) -> None:
         table[9, u] = s.missed_action[u]
         table[10, u] = s.pos[u, 0]
         table[11, u] = s.pos[u, 1]
-        for link in range(2):
+        for link in range(links):
             base = _LINK_BASE[link]
             got = s.st_link_rx_pkts[u, link]
             link_rate = s.st_link_rx_bytes[u, link] * to_mbps
-            units = s.wifi_units[u] if link == LINK_WIFI else p.split_burst - s.wifi_units[u]
+            units = link_units(s, p, u, link)
             table[base, u] = link_rate
             table[base + 1, u] = link_rate if qos_met else 0.0
             table[base + 2, u] = _ratio_or_missing(s.st_link_owd_sum[u, link], got)
@@ -79,6 +103,10 @@ def measure_interval(s, p, table: np.ndarray) -> None:
         table[30, u] = s.wifi_ap[u] + 1.0
         table[31, u] = s.wifi_rate_mbps[u]
         table[32, u] = s.wifi_rate_mbps[u]
+        if links > 2:
+            table[_NR_CELL_ROW, u] = s.nr_gnb[u] + 1.0
+            # Mbps with every data symbol of every slot
+            table[_NR_CELL_ROW + 1, u] = s.nr_bits_per_symbol[u] * DATA_SYMBOLS_PER_SLOT / (p.nr_slot_ms * 1000.0)
 
 
 @kernel
@@ -92,7 +120,15 @@ def close_interval(s, p) -> None:
         wifi_ack = p.ack_delay_wifi_ms + p.wifi_backhaul_ms
         lte_ack = p.ack_delay_lte_ms + p.lte_backhaul_ms
         s.ack_link[u] = LINK_WIFI if wifi_up and (wifi_ack <= lte_ack or not lte_up) else LINK_LTE
-        for link in range(2):
+        if p.num_gnbs > 0:
+            nr_ack = p.ack_delay_nr_ms + p.nr_backhaul_ms
+            best_ack = lte_ack if lte_up else np.inf
+            if s.nr_bits_per_symbol[u] > 0 and nr_ack < best_ack:
+                best_ack = nr_ack
+                s.ack_link[u] = LINK_NR
+            if wifi_up and wifi_ack <= best_ack:
+                s.ack_link[u] = LINK_WIFI
+        for link in range(s.st_tx_pkts.shape[1]):
             s.gma_last_tx_pkts[u, link] = s.st_tx_pkts[u, link]
             s.gma_last_rx_pkts[u, link] = s.st_link_rx_pkts[u, link]
             s.gma_last_owd_sum[u, link] = s.st_link_owd_sum[u, link]
@@ -109,5 +145,6 @@ def close_interval(s, p) -> None:
         s.st_owd_sum[u] = 0.0
         s.st_owd_max[u] = 0.0
         s.st_rbs[u] = 0.0
+        s.st_nr_symbols[u] = 0
         for k in range(3):
             s.st_viol[u, k] = 0

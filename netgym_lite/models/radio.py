@@ -1,4 +1,5 @@
-"""Per-interval radio state: SNR → Wi-Fi PHY rate and LTE bits per RB, AP association and handover.
+"""Per-interval radio state: SNR → Wi-Fi PHY rate, LTE bits per RB and NR bits per symbol, AP association and
+handover, gNB attachment (nearest gNB at the start, kept: models/nr.py).
 
 Uses the channel formulas of ``channel.py`` and the tables of ``wifi_phy.py`` / ``lte_phy.py`` (passed in
 ``Params`` as arrays). Received power from AP a: P_tx − PL(d) − shadowing; with equal AP powers the strongest
@@ -7,9 +8,12 @@ AP is the nearest. Handover (``enable_rx_signal_based_handover``) uses a 3 dB hy
 
 from __future__ import annotations
 
+import math
+
 from ..core.jit import kernel
 from .channel import distance_3d_m, log_distance_path_loss_db
 from .lte_phy import bits_per_rb
+from .nr_phy import LOS_3GPP, LOS_ALWAYS, bits_per_symbol, los_probability, uma_path_loss_db
 from .wifi_phy import best_rate_mbps
 
 HANDOVER_HYSTERESIS_DB = 3.0
@@ -36,6 +40,35 @@ def _lte_bits_per_rb(s, p, user: int) -> int:
 
 
 @kernel
+def _nr_bits_per_symbol(s, p, user: int, gnb: int) -> int:
+    dx = s.pos[user, 0] - p.gnb_pos[gnb, 0]
+    dy = s.pos[user, 1] - p.gnb_pos[gnb, 1]
+    d2d = math.sqrt(dx * dx + dy * dy)
+    if p.nr_los_model == LOS_3GPP:
+        los = s.nr_los_draw[user, gnb] < los_probability(d2d)
+    else:
+        los = p.nr_los_model == LOS_ALWAYS
+    pl = uma_path_loss_db(d2d, p.gnb_pos[gnb, 2], s.pos[user, 2], p.nr_frequency_ghz, los)
+    snr = p.nr_tx_per_prb_dbm - pl - s.nr_shadow_db[user, gnb] - p.nr_noise_per_prb_dbm
+    return bits_per_symbol(snr, p.nr_prbs)
+
+
+@kernel
+def _update_nr(s, p, user: int, initial: bool) -> None:
+    """Attach to the nearest gNB (at the start only) and evaluate the user's NR rate."""
+    if initial:
+        best = -1
+        best_d = 0.0
+        for gnb in range(p.num_gnbs):
+            d = distance_3d_m(s.pos[user, 0], s.pos[user, 1], s.pos[user, 2],
+                              p.gnb_pos[gnb, 0], p.gnb_pos[gnb, 1], p.gnb_pos[gnb, 2])
+            if best < 0 or d < best_d:
+                best, best_d = gnb, d
+        s.nr_gnb[user] = best
+    s.nr_bits_per_symbol[user] = _nr_bits_per_symbol(s, p, user, s.nr_gnb[user])
+
+
+@kernel
 def update_radio(s, p, initial: bool) -> None:
     """Re-evaluate association (initially, or by handover) and every user's link rates."""
     for user in range(p.num_users):
@@ -57,3 +90,5 @@ def update_radio(s, p, initial: bool) -> None:
             snr = _wifi_rx_dbm(s, p, user, s.wifi_ap[user]) - p.wifi_noise_dbm
             s.wifi_rate_mbps[user] = best_rate_mbps(snr, p.wifi_rates_mbps, p.wifi_min_snr_db)
         s.lte_bits_per_rb[user] = _lte_bits_per_rb(s, p, user)
+        if p.num_gnbs > 0:
+            _update_nr(s, p, user, initial)

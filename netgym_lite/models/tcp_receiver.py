@@ -15,6 +15,7 @@ from ..core.jit import kernel
 from ..core.state import TCP_WINDOW
 
 LINK_WIFI = 0
+LINK_NR = 2
 
 
 @kernel(inline="always")
@@ -41,6 +42,8 @@ def tcp_flush_ack(s, p, t_ms: float, user: int) -> None:
     s.tcp_ack_segments[user] = 0
     if s.ack_link[user] == LINK_WIFI:
         delay = p.ack_delay_wifi_ms + p.wifi_backhaul_ms
+    elif s.ack_link[user] == LINK_NR:
+        delay = p.ack_delay_nr_ms + p.nr_backhaul_ms
     else:
         delay = p.ack_delay_lte_ms + p.lte_backhaul_ms
     schedule(s, t_ms + delay, EV_TCP_ACK, user + (segments << ACK_SEGMENTS_SHIFT), s.tcp_rcv_nxt[user])

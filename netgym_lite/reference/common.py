@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from netgym_lite.config_types import NUM_LINKS
+from netgym_lite.config_types import LINK_NAMES
 
 
 @dataclass(slots=True)
@@ -24,10 +24,10 @@ class Packet:
     seq: int  # per-user GMA sequence number (docs/models.md "GMA")
     size: int  # payload bytes (what throughput counts)
     t_entry: float  # time it entered GMA (ms): the origin of every owd
-    link: int = -1  # LINK_WIFI or LINK_LTE, set by the split
+    link: int = -1  # LINK_WIFI, LINK_LTE or LINK_NR, set by the split
     lsn: int = -1  # per-user per-link sequence number (GMA's LSN), set with the link
     t_arrival: float = float("nan")  # arrival at the UE over its link (ms)
-    remaining: int = 0  # LTE: bytes not yet scheduled (RLC UM segmentation)
+    remaining: int = 0  # LTE / NR: bytes not yet scheduled (RLC UM segmentation)
 
 
 class CountingEnvironment(simpy.Environment):
@@ -102,25 +102,27 @@ class Recorder:
     Whole-run totals (``total_*``) are kept as well for packet conservation.
     """
 
-    def __init__(self, num_users: int, start_ms: float, end_ms: float) -> None:
+    def __init__(self, num_users: int, start_ms: float, end_ms: float, num_links: int = 2) -> None:
         n = num_users
+        links = num_links  # Wi-Fi, LTE, and NR in a scenario with gNBs
+        assert links <= len(LINK_NAMES)
         self.start_ms = start_ms
         self.end_ms = end_ms
         self.sent_packets = np.zeros(n, dtype=np.int64)
         self.sent_bytes = np.zeros(n, dtype=np.int64)
-        self.sent_link_packets = np.zeros((n, NUM_LINKS), dtype=np.int64)
+        self.sent_link_packets = np.zeros((n, links), dtype=np.int64)
         self.released_packets = np.zeros(n, dtype=np.int64)
         self.released_bytes = np.zeros(n, dtype=np.int64)
         self.released_owd_sum = np.zeros(n)
-        self.link_packets = np.zeros((n, NUM_LINKS), dtype=np.int64)
-        self.link_bytes = np.zeros((n, NUM_LINKS), dtype=np.int64)
-        self.link_owd_sum = np.zeros((n, NUM_LINKS))
-        self.dropped_packets = np.zeros((n, NUM_LINKS), dtype=np.int64)
+        self.link_packets = np.zeros((n, links), dtype=np.int64)
+        self.link_bytes = np.zeros((n, links), dtype=np.int64)
+        self.link_owd_sum = np.zeros((n, links))
+        self.dropped_packets = np.zeros((n, links), dtype=np.int64)
         self.total_sent = np.zeros(n, dtype=np.int64)
-        self.total_sent_link = np.zeros((n, NUM_LINKS), dtype=np.int64)
-        self.total_link_arrivals = np.zeros((n, NUM_LINKS), dtype=np.int64)
+        self.total_sent_link = np.zeros((n, links), dtype=np.int64)
+        self.total_link_arrivals = np.zeros((n, links), dtype=np.int64)
         self.total_released = np.zeros(n, dtype=np.int64)
-        self.total_dropped = np.zeros((n, NUM_LINKS), dtype=np.int64)
+        self.total_dropped = np.zeros((n, links), dtype=np.int64)
 
     def _in_window(self, t: float) -> bool:
         return self.start_ms <= t < self.end_ms

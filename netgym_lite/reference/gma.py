@@ -11,9 +11,11 @@ from collections.abc import Callable, Generator
 import numpy as np
 import simpy
 
-from netgym_lite.config_types import LINK_LTE, LINK_WIFI, NUM_LINKS
+from netgym_lite.config_types import LINK_LTE, LINK_NR, LINK_WIFI
 from netgym_lite.errors import ActionError, field_error
 from netgym_lite.reference.common import Packet
+
+NUM_LINKS = 3  # per-link sequence numbers for Wi-Fi, LTE and NR (the last unused without gNBs)
 
 _EPS_MS = 1e-9  # float slack when comparing a wake-up time with its deadline
 
@@ -40,8 +42,13 @@ class GmaSplitter:
     (:meth:`take_link_seq`) to tell which packets a jump in a link's LSNs proves lost.
     """
 
-    def __init__(self, units: np.ndarray, split_burst: int) -> None:
+    def __init__(self, units: np.ndarray, split_burst: int, nr_units: np.ndarray | None = None) -> None:
         self.units = np.asarray(units, dtype=np.int64)
+        # Three links (a scenario with gNBs): per-link accumulators, smooth weighted round robin (docs/models.md
+        # "GMA"): each packet every link's accumulator grows by its units, the largest (first in Wi-Fi, NR,
+        # LTE order on ties) takes the packet and gives back B.
+        self.nr_units = None if nr_units is None else np.asarray(nr_units, dtype=np.int64)
+        self.link_acc = np.zeros((len(self.units), NUM_LINKS), dtype=np.int64)
         self.burst = int(split_burst)
         n = len(self.units)
         self.acc = np.zeros(n, dtype=np.int64)
@@ -57,7 +64,17 @@ class GmaSplitter:
         return seq
 
     def choose_link(self, user: int) -> int:
-        """Apply the accumulator rule for one packet of ``user``; returns LINK_WIFI or LINK_LTE."""
+        """Apply the accumulator rule for one packet of ``user``; returns LINK_WIFI, LINK_LTE (or LINK_NR)."""
+        if self.nr_units is not None:
+            shares = {LINK_WIFI: self.units[user], LINK_NR: self.nr_units[user],
+                      LINK_LTE: self.burst - self.units[user] - self.nr_units[user]}
+            best = -1
+            for link in (LINK_WIFI, LINK_NR, LINK_LTE):
+                self.link_acc[user, link] += shares[link]
+                if best < 0 or self.link_acc[user, link] > self.link_acc[user, best]:
+                    best = link
+            self.link_acc[user, best] -= self.burst
+            return best
         self.acc[user] += self.units[user]
         if self.acc[user] >= self.burst:
             self.acc[user] -= self.burst

@@ -20,11 +20,12 @@ from functools import partial
 import numpy as np
 import simpy
 
-from netgym_lite.config_types import LINK_LTE, LINK_WIFI, NUM_LINKS, ScenarioConfig
+from netgym_lite.config_types import LINK_LTE, LINK_NR, LINK_WIFI, NUM_LINKS, ScenarioConfig
 from netgym_lite.errors import ConfigError, field_error
 from netgym_lite.reference.common import CountingEnvironment, DelayLine, Packet, Recorder
 from netgym_lite.reference.gma import GmaSplitter, Reorderer, wifi_units
 from netgym_lite.reference.lte import LteCell
+from netgym_lite.reference.nr import NrCells
 from netgym_lite.reference.wifi import WifiNetwork
 
 
@@ -55,11 +56,13 @@ class Conservation:
     in_queue: np.ndarray  # (N, 2)
     in_lte_air: np.ndarray  # (N,)
     held: np.ndarray  # (N,)
+    in_nr_air: np.ndarray = field(default_factory=_empty)  # (N,) with gNBs: scheduled, in the slot + pipeline
 
     def unaccounted(self) -> np.ndarray:
-        """sent − (released + dropped + in backhaul + queued + on the LTE air + held), per user: zeros."""
+        """sent − (released + dropped + in backhaul + queued + on the LTE/NR air + held), per user: zeros."""
+        nr_air = self.in_nr_air if self.in_nr_air.size else 0
         return self.sent - (self.released + self.dropped.sum(1) + self.in_backhaul.sum(1)
-                            + self.in_queue.sum(1) + self.in_lte_air + self.held)
+                            + self.in_queue.sum(1) + self.in_lte_air + nr_air + self.held)
 
 
 @dataclass
@@ -90,6 +93,9 @@ class ReferenceResult:
     wifi_ap: np.ndarray = field(default_factory=_empty)  # associated AP index
     wifi_rate_mbps: np.ndarray = field(default_factory=_empty)  # ideal-rate-control PHY rate (0 = out of range)
     lte_bits_per_rb: np.ndarray = field(default_factory=_empty)
+    nr_units: np.ndarray = field(default_factory=_empty)  # with gNBs: NR units of split_burst
+    nr_bits_per_symbol: np.ndarray = field(default_factory=_empty)  # with gNBs
+    nr_gnb: np.ndarray = field(default_factory=_empty)  # with gNBs: attached (nearest) gNB
     user_xyz: np.ndarray = field(default_factory=_empty)  # (N, 3) static positions
     wifi_txops: int = 0  # TXOPs started (whole run)
     wifi_collisions: int = 0  # of which collided
@@ -127,7 +133,7 @@ def _validate(cfg: ScenarioConfig, duration_ms: float, warmup_ms: float) -> None
         raise field_error(ConfigError, "downlink", cfg.downlink, "True (the reference is downlink only)")
     if cfg.wifi.rate_control != "ideal":
         raise field_error(ConfigError, "wifi.rate_control", cfg.wifi.rate_control, "'ideal'")
-    if not len(cfg.wifi_ap_locations) or not len(cfg.lte_enb_locations):
+    if not len(cfg.wifi_ap_locations) or not len(cfg.lte_enb_locations):  # (the NR link needs both, too)
         raise field_error(ConfigError, "wifi_ap_locations/lte_enb_locations", "empty", "at least one each")
     if cfg.num_users < 1:
         raise field_error(ConfigError, "num_users", cfg.num_users, "≥ 1")
@@ -145,13 +151,14 @@ class ReferenceNetwork:
     """One scenario's SimPy model (build it, then ``env.run(until=...)``)."""
 
     def __init__(self, cfg: ScenarioConfig, wifi_share: np.ndarray | float, start_ms: float, end_ms: float,
-                 seed: int, udp_rate_mbps: np.ndarray | None = None) -> None:
+                 seed: int, udp_rate_mbps: np.ndarray | None = None, nr_share: np.ndarray | float = 0.0) -> None:
         n = cfg.num_users
+        links = 3 if cfg.has_nr else NUM_LINKS
         # One child generator per purpose, so that e.g. changing the traffic does not move the users.
         pos_ss, shadow_ss, rate_ss, arrival_ss, collision_ss = np.random.SeedSequence(seed).spawn(5)
         self.cfg = cfg
         self.env = CountingEnvironment()
-        self.recorder = Recorder(n, start_ms, end_ms)
+        self.recorder = Recorder(n, start_ms, end_ms, links)
         self.user_xyz = user_positions(cfg, np.random.default_rng(pos_ss))
         # Shadowing: once per (user, transmitter) per session (docs/models.md "Channel").
         shadow_rng = np.random.default_rng(shadow_ss)
@@ -163,8 +170,20 @@ class ReferenceNetwork:
         self.lte = LteCell(self.env, cfg, self.user_xyz, lte_shadow, self._at_ue, self.recorder)
         backhauls = {LINK_WIFI: DelayLine(self.env, cfg.wifi.backhaul_delay_ms, self.wifi.enqueue, n),
                      LINK_LTE: DelayLine(self.env, cfg.lte.backhaul_delay_ms, self.lte.enqueue, n)}
-        self.backhaul = [backhauls[link] for link in range(NUM_LINKS)]  # indexed by link id
-        self.splitter = GmaSplitter(wifi_units(wifi_share, n, cfg.gma.split_burst), cfg.gma.split_burst)
+        self.nr = None
+        nr_units = None
+        if cfg.has_nr:  # the NR link (its own seed child, so two-link runs draw exactly as before)
+            nr_rng = np.random.default_rng(np.random.SeedSequence([seed, LINK_NR]))
+            los_draw = nr_rng.uniform(0.0, 1.0, (n, len(cfg.nr_gnb_locations)))
+            nr_shadow = nr_rng.normal(0.0, 1.0, los_draw.shape) * cfg.nr.shadowing_std_db
+            self.nr = NrCells(self.env, cfg, self.user_xyz, los_draw, nr_shadow, self._at_ue, self.recorder)
+            backhauls[LINK_NR] = DelayLine(self.env, cfg.nr.backhaul_delay_ms, self.nr.enqueue, n)
+            nr_units = wifi_units(nr_share, n, cfg.gma.split_burst)
+        self.backhaul = [backhauls[link] for link in range(links)]  # indexed by link id
+        units = wifi_units(wifi_share, n, cfg.gma.split_burst)
+        if nr_units is not None and np.any(units + nr_units > cfg.gma.split_burst):
+            raise field_error(ConfigError, "nr_share", nr_share, "shares with wifi_share + nr_share ≤ 1 per user")
+        self.splitter = GmaSplitter(units, cfg.gma.split_burst, nr_units)
         self.receivers = [Reorderer(self.env, cfg.gma.reordering_timeout_ms, self.recorder.on_release,
                                     partial(self.splitter.take_link_seq, u))
                           for u in range(n)]
@@ -205,16 +224,18 @@ class ReferenceNetwork:
     def conservation(self) -> Conservation:
         """Whole-run packet accounting now."""
         rec = self.recorder
-        in_queue = np.stack([np.array([len(q) for q in self.wifi.queues], dtype=np.int64),
-                             self.lte.in_buffer], axis=1)
+        queues = [np.array([len(q) for q in self.wifi.queues], dtype=np.int64), self.lte.in_buffer]
+        if self.nr is not None:
+            queues.append(self.nr.in_buffer)
+        in_queue = np.stack(queues, axis=1)
         return Conservation(
             sent=rec.total_sent.copy(), sent_per_link=rec.total_sent_link.copy(),
             arrived=rec.total_link_arrivals.copy(), released=rec.total_released.copy(),
             dropped=rec.total_dropped.copy(),
-            in_backhaul=np.stack([self.backhaul[LINK_WIFI].in_transit, self.backhaul[LINK_LTE].in_transit],
-                                 axis=1),
+            in_backhaul=np.stack([line.in_transit for line in self.backhaul], axis=1),
             in_queue=in_queue, in_lte_air=self.lte.air.in_transit.copy(),
             held=np.array([r.num_held for r in self.receivers], dtype=np.int64),
+            in_nr_air=self.nr.air.in_transit.copy() if self.nr is not None else _empty(),
         )
 
 
@@ -233,19 +254,20 @@ def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 def run_reference(cfg: ScenarioConfig, *, wifi_share: np.ndarray | float, duration_ms: float,
                   warmup_ms: float = 200.0, seed: int | None = None,
-                  udp_rate_mbps: np.ndarray | None = None) -> ReferenceResult:
+                  udp_rate_mbps: np.ndarray | None = None, nr_share: np.ndarray | float = 0.0) -> ReferenceResult:
     """Run the SimPy reference model of ``cfg`` with a fixed GMA split and return the window statistics.
 
     Traffic starts at t = 0; the window is [warmup_ms, warmup_ms + duration_ms) and the run stops at its
     end. ``wifi_share`` (scalar or (N,)) in [0, 1] becomes k = round(share·split_burst) Wi-Fi units per
     user. ``seed`` None uses ``cfg.random_seed``. ``udp_rate_mbps`` (N,) replaces the per-user UDP rates drawn
-    from ``cfg.traffic`` (e.g. to run the rates another simulator drew). Raises ConfigError for anything out of the reference's
+    from ``cfg.traffic`` (e.g. to run the rates another simulator drew). In a scenario with gNBs ``nr_share``
+    (scalar or (N,)) is each user's NR share (units round(share·B); LTE carries the rest). Raises ConfigError for anything out of the reference's
     scope (see :mod:`netgym_lite.reference`), ActionError for a bad share.
     """
     _validate(cfg, duration_ms, warmup_ms)
     end_ms = warmup_ms + duration_ms
     net = ReferenceNetwork(cfg, wifi_share, warmup_ms, end_ms, cfg.random_seed if seed is None else seed,
-                           udp_rate_mbps)
+                           udp_rate_mbps, nr_share)
     net.env.run(until=end_ms)
 
     rec = net.recorder
@@ -268,6 +290,9 @@ def run_reference(cfg: ScenarioConfig, *, wifi_share: np.ndarray | float, durati
         wifi_ap=net.wifi.ap.copy(),
         wifi_rate_mbps=net.wifi.rate_mbps.copy(),
         lte_bits_per_rb=net.lte.bits_per_rb.copy(),
+        nr_units=net.splitter.nr_units.copy() if net.nr is not None else _empty(),
+        nr_bits_per_symbol=net.nr.bits_per_symbol.copy() if net.nr is not None else _empty(),
+        nr_gnb=net.nr.gnb.copy() if net.nr is not None else _empty(),
         user_xyz=net.user_xyz.copy(),
         wifi_txops=sum(c.txops for c in net.wifi.channels),
         wifi_collisions=sum(c.collisions for c in net.wifi.channels),
