@@ -119,9 +119,13 @@ def test_qos_requirement_of_2023_config_is_read():
     assert len(load_config(QOS_2023).subscribed_network_stats) > 10
 
 
-def test_unified_config_as_shipped_is_refused_for_its_nr_cells():
-    with pytest.raises(ConfigError, match=r"env_config\.nr_gnb_locations.*NR is not supported yet"):
-        load_config(UNIFIED)
+def test_unified_config_as_shipped_loads_with_its_two_gnbs():
+    cfg = load_config(UNIFIED)
+    assert cfg.has_nr and len(cfg.nr_gnb_locations) == 2
+    assert cfg.nr_gnb_locations[1].x == 250 and cfg.nr_gnb_locations[1].z == 15
+    assert cfg.links == ("wifi", "nr", "lte")
+    # NetworkGym's scenario values as the section's defaults (only backhaul_delay_ms is in its config)
+    assert (cfg.nr.frequency_ghz, cfg.nr.bandwidth_mhz, cfg.nr.tx_power_dbm, cfg.nr.scheduler) == (3.5, 20, 40.0, "rr")
 
 
 def test_unified_config_loads_once_nr_and_per_slice_differences_are_removed():
@@ -357,7 +361,14 @@ BAD_OVERRIDES = [
     ({"wifi_ap_locations": []}, "env_config.wifi_ap_locations"),
     ({"wifi_ap_locations": [{"x": 0, "y": 0}]}, "env_config.wifi_ap_locations[0].z"),
     ({"wifi_ap_locations": [{"x": 0, "y": 0, "z": 3, "h": 1}]}, "env_config.wifi_ap_locations[0].h"),
-    ({"nr_gnb_locations": [{"x": 0, "y": 0, "z": 3}]}, "env_config.nr_gnb_locations"),
+    ({"nr_gnb_locations": [{"x": 0, "y": 0}]}, "env_config.nr_gnb_locations[0].z"),
+    ({"nr_gnb_locations": {"x": 0, "y": 0, "z": 3}, "nr": {"numerology": 3}}, "env_config.nr.numerology"),
+    ({"nr_gnb_locations": [{"x": 0, "y": 0, "z": 3}], "nr": {"bandwidth_mhz": 60}}, "env_config.nr.bandwidth_mhz"),
+    ({"nr": {"los_model": "umi"}}, "env_config.nr.los_model"),
+    ({"nr": {"scheduler": "pf"}}, "env_config.nr.scheduler"),
+    ({"nr": {"rlc_buffer_bytes": 10}}, "env_config.nr.rlc_buffer_bytes"),
+    ({"nr": {"frequency_ghz": 0.1}}, "env_config.nr.frequency_ghz"),
+    ({"nr": {"backhaul_delay_ms": -1}}, "env_config.nr.backhaul_delay_ms"),
     ({"subscribed_network_stats": "gma::dl::rate"}, "env_config.subscribed_network_stats"),
     ({"subscribed_network_stats": [1]}, "env_config.subscribed_network_stats"),
     ({"packet_size_bytes": 10}, "env_config.packet_size_bytes"),

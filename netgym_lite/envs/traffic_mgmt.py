@@ -266,6 +266,9 @@ class TrafficMgmtEnv(NetworkGymEnv):
     | [2, u] | delivered throughput (``gma::dl::rate``, after reordering)    | Mbps | 0   | Inf |
     | [3, u] | with gNBs only: NR max rate (``nr::dl::max_rate``: all symbols) | Mbps | 0   | Inf |
 
+    Row 3 is 0 when the scenario's ``subscribed_network_stats`` leaves ``nr::dl::max_rate`` out (NetworkGym's
+    unified config subscribes ``nr::cell_id`` only; pass ``subscribed_network_stats=[]`` for everything).
+
     ## Rewards
 
     Chosen by ``reward_type`` (default: the scenario's ``rl_config.reward_type``, else ``"utility"``); see
