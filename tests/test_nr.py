@@ -253,3 +253,21 @@ def test_unified_networkgym_config_runs_a_whole_session():
     keys = {r["source"] + "::" + r["name"] for r in info["network_stats"]}
     assert "gma::nr::dl::rate" in keys and "nr::cell_id" in keys
     env.close()
+
+
+def test_a_batch_of_nr_simulations_matches_lone_ones():
+    from netgym_lite.batch import SimulationBatch
+
+    cfg = nr_cfg((20.0, 150.0), rate_mbps=20.0, gnbs=(Position(0.0, 0.0, 25.0), Position(300.0, 0.0, 25.0)))
+    shares = np.array([[0.25, 0.5, 0.25], [0.0, 1.0, 0.0]])
+    lone = [Simulation(cfg, seed) for seed in (1, 2)]
+    batch = SimulationBatch([Simulation(cfg, seed) for seed in (1, 2)])
+    for _ in range(4):
+        for i, sim in enumerate(lone):
+            sim.set_wifi_split(shares)
+            batch.sims[i].set_wifi_split(shares)
+            lone_table = sim.advance_stats().table
+        batch.advance()
+    for i, sim in enumerate(lone):
+        assert batch.tables[i].shape == (len(sim.metric_keys), 2)
+    np.testing.assert_array_equal(batch.tables[1], lone_table)
