@@ -38,7 +38,60 @@ def lte_snr_db(cfg: ScenarioConfig, user_xyz: np.ndarray, shadow_db: np.ndarray)
                   lte.path_loss.reference_loss_db, lte.path_loss.reference_distance_m, shadow_db)
 
 
-class LteCell:
+class RlcBuffers:
+    """Per-user RLC byte buffers at a base station (LTE eNB or NR gNB), shared by both cells: tail drop on
+    arrival, bytes taken from the head by the scheduler, finished packets onto the air (``self.air``).
+
+    The cell sets ``env``, ``recorder``, ``buffer_bytes``, ``queues``, ``stored_bytes``, ``unscheduled_bytes``,
+    ``air`` and ``deliver``.
+    """
+
+    env: simpy.Environment
+    recorder: Recorder
+    buffer_bytes: int
+    queues: list[deque[Packet]]
+    stored_bytes: np.ndarray
+    unscheduled_bytes: np.ndarray
+    air: DelayLine
+    deliver: Callable[[Packet], None]
+
+    def enqueue(self, pkt: Packet) -> None:
+        """A packet reached the base station from the backhaul: RLC tail drop, or append to the user's buffer."""
+        u = pkt.user
+        air = pkt.size + PDCP_SDU_OVERHEAD_BYTES  # payload + IP/UDP + PDCP headers (docs/models.md "LTE")
+        if self.stored_bytes[u] + air > self.buffer_bytes:
+            self.recorder.on_drop(pkt, self.env.now)
+            return
+        pkt.remaining = air
+        self.queues[u].append(pkt)
+        self.stored_bytes[u] += air
+        self.unscheduled_bytes[u] += air
+
+    def _to_ue(self, pkt: Packet) -> None:
+        pkt.t_arrival = self.env.now
+        self.deliver(pkt)
+
+    def _take_bytes(self, user: int, nbytes: int) -> None:
+        """Schedule ``nbytes`` whole bytes from the head of ``user``'s buffer; packets whose last byte is
+        scheduled leave the buffer for the air (RLC UM segmentation: a packet may span TTIs or slots)."""
+        q = self.queues[user]
+        while nbytes > 0 and q:
+            head = q[0]
+            take = min(nbytes, head.remaining)
+            head.remaining -= take
+            nbytes -= take
+            self.unscheduled_bytes[user] -= take
+            if head.remaining <= 0:
+                self.stored_bytes[user] -= head.size + PDCP_SDU_OVERHEAD_BYTES
+                self.air.put(q.popleft())
+
+    @property
+    def in_buffer(self) -> np.ndarray:
+        """Packets per user still in the RLC buffer (including a partly scheduled head)."""
+        return np.array([len(q) for q in self.queues], dtype=np.int64)
+
+
+class LteCell(RlcBuffers):
     """The eNB: RLC buffers and the TTI process.
 
     As the core (``models/lte.py``):
@@ -91,22 +144,6 @@ class LteCell:
         self.deliver = deliver
         env.process(self._run())
 
-    def enqueue(self, pkt: Packet) -> None:
-        """A packet reached the eNB from the backhaul: RLC tail drop, or append to the user's buffer."""
-        u = pkt.user
-        air = pkt.size + PDCP_SDU_OVERHEAD_BYTES  # payload + IP/UDP + PDCP headers (docs/models.md "LTE")
-        if self.stored_bytes[u] + air > self.buffer_bytes:
-            self.recorder.on_drop(pkt, self.env.now)
-            return
-        pkt.remaining = air
-        self.queues[u].append(pkt)
-        self.stored_bytes[u] += air
-        self.unscheduled_bytes[u] += air
-
-    def _to_ue(self, pkt: Packet) -> None:
-        pkt.t_arrival = self.env.now
-        self.deliver(pkt)
-
     def _choose(self, candidates: list[int]) -> int:
         """The user given the next RBG (ties: lowest index)."""
         if self.scheduler == "pf":
@@ -116,20 +153,6 @@ class LteCell:
         # never served = −1), so RR rotates RBG by RBG within a TTI. (The core stamps the TTI index instead,
         # so within a TTI its ties go to the lowest index: a known difference, not aligned.)
         return min(candidates, key=lambda u: (self.last_served[u], u))
-
-    def _take_bytes(self, user: int, nbytes: int) -> None:
-        """Schedule ``nbytes`` whole bytes from the head of ``user``'s buffer; packets whose last byte is
-        scheduled leave the buffer for the air (RLC UM segmentation: a packet may span TTIs)."""
-        q = self.queues[user]
-        while nbytes > 0 and q:
-            head = q[0]
-            take = min(nbytes, head.remaining)
-            head.remaining -= take
-            nbytes -= take
-            self.unscheduled_bytes[user] -= take
-            if head.remaining <= 0:
-                self.stored_bytes[user] -= head.size + PDCP_SDU_OVERHEAD_BYTES
-                self.air.put(q.popleft())
 
     def _schedule_tti(self) -> None:
         """One TTI, RBG by RBG (docs/models.md "LTE", scheduler), then the transmission and PF update."""
@@ -170,8 +193,3 @@ class LteCell:
         while True:
             self._schedule_tti()
             yield self.env.timeout(TTI_MS)
-
-    @property
-    def in_buffer(self) -> np.ndarray:
-        """Packets per user still in the RLC buffer (including a partly scheduled head)."""
-        return np.array([len(q) for q in self.queues], dtype=np.int64)

@@ -17,8 +17,8 @@ import simpy
 
 from netgym_lite.config_types import ScenarioConfig
 from netgym_lite.models import nr_phy
-from netgym_lite.models.lte import PDCP_SDU_OVERHEAD_BYTES
 from netgym_lite.reference.common import DelayLine, Packet, Recorder
+from netgym_lite.reference.lte import RlcBuffers
 
 CTRL_LATENCY_SLOTS = 2  # 5G-LENA's L1L2CtrlLatency
 TB_DECODE_MS = 0.1  # 5G-LENA's TbDecodeLatency
@@ -42,7 +42,7 @@ def nr_bits_per_symbol(cfg: ScenarioConfig, user_xyz: np.ndarray, los_draw: np.n
     return attach.astype(np.int64), bits
 
 
-class NrCells:
+class NrCells(RlcBuffers):
     """Every gNB of the scenario: RLC buffers (as :class:`~netgym_lite.reference.lte.LteCell`'s) and the slot
     process. Symbols are handed out one at a time per gNB; each gives the user all PRBs for one symbol; a user
     competes while its unscheduled bytes are > 0; after the slot each user's symbols' bits become ⌊bits/8⌋
@@ -66,34 +66,6 @@ class NrCells:
         self.air = DelayLine(env, self.slot_ms * (1 + CTRL_LATENCY_SLOTS) + TB_DECODE_MS, self._to_ue, n)
         self.deliver = deliver
         env.process(self._run())
-
-    def enqueue(self, pkt: Packet) -> None:
-        """A packet reached its gNB from the backhaul: RLC tail drop, or append to the user's buffer."""
-        u = pkt.user
-        air = pkt.size + PDCP_SDU_OVERHEAD_BYTES
-        if self.stored_bytes[u] + air > self.buffer_bytes:
-            self.recorder.on_drop(pkt, self.env.now)
-            return
-        pkt.remaining = air
-        self.queues[u].append(pkt)
-        self.stored_bytes[u] += air
-        self.unscheduled_bytes[u] += air
-
-    def _to_ue(self, pkt: Packet) -> None:
-        pkt.t_arrival = self.env.now
-        self.deliver(pkt)
-
-    def _take_bytes(self, user: int, nbytes: int) -> None:
-        q = self.queues[user]
-        while nbytes > 0 and q:
-            head = q[0]
-            take = min(nbytes, head.remaining)
-            head.remaining -= take
-            nbytes -= take
-            self.unscheduled_bytes[user] -= take
-            if head.remaining <= 0:
-                self.stored_bytes[user] -= head.size + PDCP_SDU_OVERHEAD_BYTES
-                self.air.put(q.popleft())
 
     def _schedule_slot(self) -> None:
         n = len(self.queues)
@@ -119,8 +91,3 @@ class NrCells:
         while True:
             self._schedule_slot()
             yield self.env.timeout(self.slot_ms)
-
-    @property
-    def in_buffer(self) -> np.ndarray:
-        """Packets per user still in the RLC buffer (including a partly scheduled head)."""
-        return np.array([len(q) for q in self.queues], dtype=np.int64)
