@@ -16,6 +16,9 @@ Scope (everything else raises :class:`netgym_lite.errors.ConfigError` or is igno
 - LTE: 1 ms TTIs, RBG-by-RBG PF or RR scheduler, RLC byte buffers, TTI + 2 ms processing delay.
 - LTE details as the core's ``models/lte.py``: RLC fill level counts whole packets, each TTI takes
   ⌊bits/8⌋ bytes per user, PF averages the bits of the RBGs given. (RR stamps RBGs, the core TTIs.)
+- NR (scenarios with gNBs, :mod:`.nr`): nearest-gNB attachment, TR 38.901 UMa path loss, per-slot TDMA round
+  robin per gNB (symbol by symbol), RLC byte buffers (shared with LTE), slot + 2 slots + 0.1 ms to the UE; a
+  fixed ``nr_share`` per user splits over three links (smooth weighted round robin of the burst units).
 - GMA: a FIXED split per user (``wifi_share`` → k = round(s·B) units of ``split_burst`` B, accumulator
   rule), GMA and per-link sequence numbers, receiver reordering with per-link loss detection and
   ``reordering_timeout_ms`` (docs/models.md "GMA"). The system-default split algorithm (and
