@@ -238,3 +238,36 @@ def test_cli_run_prints_a_per_flow_summary(capsys: pytest.CaptureFixture[str]) -
     assert "2 flows" in out and "rrate_kbps" in out
     lines = [ln.split() for ln in out.splitlines() if ln.split() and ln.split()[0] in ("0", "1")]
     assert len(lines) == 2
+
+
+# ---------------------------------------------------------------------------------------------- vs SimPy
+def test_model_matches_the_simpy_reference_on_a_fixed_rate_schedule() -> None:
+    pytest.importorskip("simpy")
+    from netgym_lite.reference.rmcat import run_rmcat_reference
+
+    trace = {"time_ms": [0, 700, 1500, 2300], "bw_kbps": [1000, 400, 1500, 700], "delay_ms": [10, 25, 25, 40],
+             "loss": [0.0, 0.0, 0.0, 0.0]}
+    cfg = load_config("rmcat", nada_flows=2, nada_flow_start_time_diff_ms=13, measurement_start_time_ms=0,
+                      bw_trace=trace, bottleneck_queue_packets=30)
+    # per interval and flow: rates that under- and overload each trace row in turn
+    schedule = [[150_000.0 + (97_000.0 * i) % 1_300_000.0, 1_500_000.0 - (131_000.0 * i) % 1_200_000.0]
+                for i in range(30)]
+    sim = RmcatSimulation(cfg)
+    bits = np.zeros(2)
+    owd_sum = np.zeros(2)
+    pkts = np.zeros(2)
+    for rates in schedule:
+        sim.set_rates(np.array(rates))
+        sim.advance()
+        iv = sim.interval_stats()
+        bits += iv["rx_bytes"][:2] * 8
+        pkts += iv["rx_pkts"][:2]
+        owd_sum += np.nan_to_num(iv["owd_ms"][:2]) * iv["rx_pkts"][:2]
+    ref = run_rmcat_reference(cfg.rmcat.bw_trace, schedule, 100.0, packet_bytes=1000, queue_packets=30,
+                              start_ms=[0.0, 13.0])
+    c = sim.conservation()
+    assert c["dropped_queue"].sum() > 0  # the schedule overflows the buffer at times: drops are compared too
+    np.testing.assert_allclose(c["sent"], ref.sent, rtol=0.01)
+    np.testing.assert_allclose(c["dropped"], ref.dropped, rtol=0.02, atol=2)
+    np.testing.assert_allclose(bits, ref.rx_bits.sum(axis=0), rtol=0.01)
+    np.testing.assert_allclose(owd_sum / pkts, ref.owd_sum_ms.sum(axis=0) / ref.rx_pkts.sum(axis=0), rtol=0.02)
