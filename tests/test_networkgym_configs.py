@@ -151,7 +151,20 @@ def rmcat_action(msg: dict, step: int) -> dict:
     return {"type": "env-action", "action_list": policy}
 
 
-def test_networkgyms_rmcat_config_runs_a_full_session(zserver: ZmqServer) -> None:
+@pytest.fixture(scope="module")
+def rmcat_server() -> Iterator[ZmqServer]:
+    """A server without the multi-access warm-up (rmcat runs on its own small kernels; the first session compiles
+    them if they are not cached yet)."""
+    server = ZmqServer(0, bind="127.0.0.1", max_message_bytes=64 * 1024, warm=False)
+    server.start_thread()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_networkgyms_rmcat_config_runs_a_full_session(rmcat_server: ZmqServer) -> None:
+    zserver = rmcat_server
     start = networkgym_rmcat_start(steps=4, episodes=2)
     subscribed = set(start["subscribed_network_stats"])
     interval = start["measurement_interval_ms"]
