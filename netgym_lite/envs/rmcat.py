@@ -161,6 +161,8 @@ class RMCATEnv(NetworkGymEnv):
     | ``**overrides``       | env_config    |           | e.g. ``nada_flows=2``, ``bw_trace={...}``, ``udp_flows=1`` |
 
     plus the transport arguments of every netgym-lite env (``server``, ``session_name``, ``transport``, ...).
+    Overrides merge nested dicts key by key, so a ``bw_trace`` override replaces the columns it names: give all
+    four columns when the number of rows changes.
     ``tcp_flows`` > 0 is refused (TCP cross traffic is not modelled yet).
 
     ```python
