@@ -176,7 +176,8 @@ class RMCATEnv(NetworkGymEnv):
 
     ## Vectorized environment
 
-    No native vector env yet: ``gym.make_vec(..., vectorization_mode="sync")`` (or ``"async"``) works.
+    No native vector env yet (the id is registered without a vector entry point): ``gym.make_vec(id, num_envs=k)``
+    gives Gymnasium's ``SyncVectorEnv`` (``vectorization_mode="async"`` works too).
 
     ## Version History
 
