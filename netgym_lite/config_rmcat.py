@@ -29,9 +29,12 @@ from netgym_lite.config import (
 from netgym_lite.config_types import BandwidthTrace, RmcatConfig, ScenarioConfig
 from netgym_lite.errors import ConfigError, field_error
 
-__all__ = ["MAX_FLOWS", "attach_bw_trace", "build_rmcat", "read_bw_trace_csv"]
+__all__ = ["MAX_FLOWS", "STAT_KEYS", "STAT_NAMES", "attach_bw_trace", "build_rmcat", "read_bw_trace_csv"]
 
 MAX_FLOWS = 64
+#: The records an rmcat session produces (source ``rmcat``), in NetworkGym's order.
+STAT_NAMES = ("loglen", "qdel", "rtt", "ploss", "plr", "xcurr", "rrate", "srate", "nada_srate", "avgint", "curint")
+STAT_KEYS = tuple(f"rmcat::{name}" for name in STAT_NAMES)
 TRACE_COLUMNS = ("time_ms", "bw_kbps", "delay_ms", "loss")
 #: Session keys an rmcat env_config may carry besides :data:`netgym_lite.config.RMCAT_KEYS`.
 SESSION_KEYS = frozenset({
@@ -85,7 +88,7 @@ def _trace(r: _Reader, delay_default_ms: float) -> BandwidthTrace | None:
             raise field_error(ConfigError, f"{path}.{key}", None, "a list of numbers (required)")
     n = None
     cols: dict[str, list[float]] = {}
-    bounds = {"time_ms": (0.0, None), "bw_kbps": (0.0, None), "delay_ms": (0.0, 60_000.0), "loss": (0.0, 1.0)}
+    bounds = {"time_ms": (0.0, None), "bw_kbps": (0.0, None), "delay_ms": (0.0, 10_000.0), "loss": (0.0, 1.0)}
     for key in TRACE_COLUMNS:
         if key not in raw:
             continue
@@ -133,7 +136,7 @@ def build_rmcat(d: Mapping[str, Any]) -> ScenarioConfig:
     if tcp:
         raise field_error(ConfigError, r.path("tcp_flows"), tcp,
                           "0 (TCP cross traffic is not modelled in rmcat yet; udp_flows gives UDP cross traffic)")
-    default_delay = r.number("topo_default_delay_ms", RmcatConfig.topo_default_delay_ms, lo=0.0, hi=60_000.0)
+    default_delay = r.number("topo_default_delay_ms", RmcatConfig.topo_default_delay_ms, lo=0.0, hi=10_000.0)
     default_bw = r.number("topo_default_bw_kbps", RmcatConfig.topo_default_bw_kbps, lo=0.0)
     if r.has("bw_trace_file") and not isinstance(r.raw("bw_trace_file"), str):
         raise field_error(ConfigError, r.path("bw_trace_file"), r.raw("bw_trace_file"), "a file name (string)")
@@ -144,7 +147,7 @@ def build_rmcat(d: Mapping[str, Any]) -> ScenarioConfig:
         tcp_flows=0,
         tcp_flow_start_time_diff_ms=r.number("tcp_flow_start_time_diff_ms", 50000.0, lo=0.0),
         udp_flows=r.integer("udp_flows", 0, lo=0, hi=MAX_FLOWS),
-        udp_flow_bw_kbps=r.number("udp_flow_bw_kbps", 100.0, lo=0.0, lo_open=True, hi=10_000_000.0),
+        udp_flow_bw_kbps=r.number("udp_flow_bw_kbps", 100.0, lo=0.0, lo_open=True, hi=100_000.0),
         udp_flow_start_time_diff_ms=r.number("upd_flow_start_time_diff_ms", 50000.0, lo=0.0),
         topo_default_bw_kbps=default_bw,
         topo_default_delay_ms=default_delay,
@@ -155,6 +158,10 @@ def build_rmcat(d: Mapping[str, Any]) -> ScenarioConfig:
     if trace.bw_kbps[-1] <= 0.0:
         raise field_error(ConfigError, r.path("bw_trace") + ".bw_kbps", list(trace.bw_kbps),
                           "a last row with bandwidth > 0 (the link would stall forever)")
+    subscribed = _stats(r)
+    if subscribed and not set(subscribed) & set(STAT_KEYS):
+        raise field_error(ConfigError, r.path("subscribed_network_stats"), list(subscribed),
+                          "[] (everything) or a list with at least one of " + ", ".join(STAT_KEYS))
     interval, guard = _intervals(r)
     cfg = ScenarioConfig(
         env="rmcat",
@@ -168,7 +175,7 @@ def build_rmcat(d: Mapping[str, Any]) -> ScenarioConfig:
                                             lo=0, hi=10**12),
         measurement_interval_ms=interval,
         measurement_guard_interval_ms=guard,
-        subscribed_network_stats=_stats(r),
+        subscribed_network_stats=subscribed,
         rmcat=rm,
     )
     _session_checks(r, cfg)

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .config_rmcat import STAT_KEYS, STAT_NAMES
 from .config_types import ScenarioConfig
 from .core.rng import make_streams
 from .errors import NetgymError
 from .models import rmcat as m
 
 #: Record names (source ``rmcat``) in NetworkGym's order → row of the model's stats table.
-RECORD_ROWS = {
-    "loglen": m.S_LOGLEN, "qdel": m.S_QDEL, "rtt": m.S_RTT, "ploss": m.S_PLOSS, "plr": m.S_PLR,
-    "xcurr": m.S_XCURR, "rrate": m.S_RRATE, "srate": m.S_SRATE, "nada_srate": m.S_NADA_SRATE,
-    "avgint": m.S_AVGINT, "curint": m.S_CURINT,
-}
-RECORD_KEYS = tuple(f"rmcat::{name}" for name in RECORD_ROWS)
+RECORD_ROWS = dict(zip(STAT_NAMES, (m.S_LOGLEN, m.S_QDEL, m.S_RTT, m.S_PLOSS, m.S_PLR, m.S_XCURR, m.S_RRATE,
+                                     m.S_SRATE, m.S_NADA_SRATE, m.S_AVGINT, m.S_CURINT), strict=True))
+RECORD_KEYS = STAT_KEYS
 RATE_MIN_BPS, RATE_MAX_BPS = m.RMIN_BPS, m.RMAX_BPS
 
 

@@ -271,3 +271,10 @@ def test_model_matches_the_simpy_reference_on_a_fixed_rate_schedule() -> None:
     np.testing.assert_allclose(c["dropped"], ref.dropped, rtol=0.02, atol=2)
     np.testing.assert_allclose(bits, ref.rx_bits.sum(axis=0), rtol=0.01)
     np.testing.assert_allclose(owd_sum / pkts, ref.owd_sum_ms.sum(axis=0) / ref.rx_pkts.sum(axis=0), rtol=0.02)
+
+
+def test_a_subscription_without_any_rmcat_stat_is_refused() -> None:
+    with pytest.raises(ConfigError, match="subscribed_network_stats"):
+        load_config("rmcat", subscribed_network_stats=["gma::dl::rate"])
+    only_rtt = sim_of(subscribed_network_stats=["rmcat::rtt", "gma::dl::rate"]).advance()
+    assert [r["name"] for r in only_rtt] == ["rtt"]
