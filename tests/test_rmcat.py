@@ -278,3 +278,25 @@ def test_a_subscription_without_any_rmcat_stat_is_refused() -> None:
         load_config("rmcat", subscribed_network_stats=["gma::dl::rate"])
     only_rtt = sim_of(subscribed_network_stats=["rmcat::rtt", "gma::dl::rate"]).advance()
     assert [r["name"] for r in only_rtt] == ["rtt"]
+
+
+def test_srate_actions_on_the_wire_are_parsed_or_refused_naming_the_field() -> None:
+    from netgym_lite.errors import ProtocolError
+    from netgym_lite.ipc.rmcat_action import parse_rmcat_action
+
+    def rec(value, **extra):
+        return {"source": "rmcat", "name": "srate", "id": [0.0, 1.0], "ts": 1200, "value": value, **extra}
+
+    assert np.isnan(parse_rmcat_action(rec([]), num_flows=2, last_ts=1200)).all()  # system default
+    rates = parse_rmcat_action([rec([None, 400000.0], extra_key=1)], num_flows=2, last_ts=1200)
+    assert np.isnan(rates[0]) and rates[1] == 400000.0  # null = NADA for that flow; extra keys ignored
+    swapped = parse_rmcat_action({**rec([200000.0, 300000.0]), "id": [1, 0]}, num_flows=2, last_ts=1200)
+    assert swapped.tolist() == [300000.0, 200000.0]  # placed by flow id
+    with pytest.raises(ActionError, match=r"action_list\.value\[1\]=1600000.0 is out of range.*150000, 1500000"):
+        parse_rmcat_action(rec([200000.0, 1600000.0]), num_flows=2, last_ts=1200)
+    with pytest.raises(ActionError, match=r"action_list\.name='rmcat::rate'"):
+        parse_rmcat_action({**rec([]), "name": "rate"}, num_flows=2, last_ts=1200)
+    with pytest.raises(ActionError, match=r"action_list\.id\[1\]=2"):
+        parse_rmcat_action({**rec([200000.0, 300000.0]), "id": [0, 2]}, num_flows=2, last_ts=1200)
+    with pytest.raises(ProtocolError, match="stale"):
+        parse_rmcat_action(rec([]), num_flows=2, last_ts=1100)
