@@ -8,6 +8,8 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import netgym_lite  # noqa: F401  (registers the envs)
 from netgym_lite.config import SCENARIO_DIR, load_config, parse_env_config, raw_env_config
@@ -300,3 +302,38 @@ def test_srate_actions_on_the_wire_are_parsed_or_refused_naming_the_field() -> N
         parse_rmcat_action({**rec([200000.0, 300000.0]), "id": [0, 2]}, num_flows=2, last_ts=1200)
     with pytest.raises(ProtocolError, match="stale"):
         parse_rmcat_action(rec([]), num_flows=2, last_ts=1100)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 2500), st.integers(0, 80), st.floats(0, 0.2)),
+                  min_size=1, max_size=4),
+    queue=st.integers(1, 60),
+    rates=st.lists(st.one_of(st.none(), st.floats(150_000, 1_500_000)), min_size=2, max_size=2),
+    udp_kbps=st.floats(50, 3000),
+)
+def test_conservation_and_link_capacity_hold_for_any_trace(rows, queue, rates, udp_kbps) -> None:
+    times = sorted({0, *(r[0] for r in rows)})
+    n = len(times)
+    bw = [max(r[1], 1) for r in rows][:n] + [500] * (n - len(rows))
+    delay = [r[2] for r in rows][:n] + [10] * (n - len(rows))
+    loss = [r[3] for r in rows][:n] + [0.0] * (n - len(rows))
+    sim = sim_of(nada_flows=2, udp_flows=1, udp_flow_bw_kbps=udp_kbps, upd_flow_start_time_diff_ms=300,
+                 bottleneck_queue_packets=queue, measurement_start_time_ms=200,
+                 bw_trace={"time_ms": times, "bw_kbps": bw, "delay_ms": delay, "loss": loss})
+    delivered_bits = 0.0
+    for _ in range(30):
+        sim.set_rates(np.array([np.nan if r is None else r for r in rates]))
+        recs = sim.advance()
+        c = sim.conservation()
+        assert np.array_equal(c["sent"], c["delivered"] + c["dropped"] + c["in_system"])
+        assert np.all(c["in_system"] >= 0)
+        delivered_bits += sim.interval_stats()["rx_bytes"].sum() * 8
+        for r in recs:
+            assert r["id"] == [0, 1] and len(r["value"]) == 2
+    if max(loss) == 0:
+        assert c["dropped_link"].sum() == 0
+    # nothing is delivered faster than the link serves: at most the trace's bits over the run, plus one packet
+    t = np.append(np.array(times, float), 3200.0)
+    capacity = sum(bw[i] * 1000 * max(0.0, min(t[i + 1], 3200.0) - min(t[i], 3200.0)) / 1000 for i in range(n))
+    assert delivered_bits <= capacity + 8000 * 3
