@@ -292,9 +292,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--envs",
         nargs="+",
-        default=list(netgym_lite.ENVS),
+        default=[e for e, info in netgym_lite.ENVS.items() if info.vector_entry_point],
         metavar="ID",
-        help="env ids (default: every registered one)",
+        help="env ids (default: every registered multi-access one, i.e. with a native vector env)",
     )
     ap.add_argument("--users", nargs="+", type=int, default=None, help=f"user counts (default {USERS})")
     ap.add_argument("--loads", nargs="+", type=int, default=None, help=f"load factors (default {LOADS})")
@@ -318,9 +318,10 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--repeats {args.repeats} is invalid: allowed an integer >= 1")
     if args.num_envs < 0:
         ap.error(f"--num-envs {args.num_envs} is invalid: allowed an integer >= 0")
-    unknown = [e for e in args.envs if e not in netgym_lite.ENVS]
+    unknown = [e for e in args.envs if e not in netgym_lite.ENVS or not netgym_lite.ENVS[e].vector_entry_point]
     if unknown:
-        ap.error(f"--envs {unknown} is invalid: allowed {list(netgym_lite.ENVS)}")
+        allowed = [e for e, info in netgym_lite.ENVS.items() if info.vector_entry_point]
+        ap.error(f"--envs {unknown} is invalid: allowed {allowed}")
     users = args.users or ((4, 16) if args.quick else USERS)
     loads = args.loads or ((1, 10) if args.quick else LOADS)
     steps = args.steps or (10 if args.quick else 300)

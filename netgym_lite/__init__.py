@@ -4,7 +4,8 @@
 
 * ``netgym-lite/TrafficMgmt-v0`` (NetworkGym's ``nqos_split``): :class:`netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`;
 * ``netgym-lite/QoSSteer-v0`` (``qos_steer``): :class:`netgym_lite.envs.qos_steer.QoSSteerEnv`;
-* ``netgym-lite/NetworkSlicing-v0`` (``network_slicing``): :class:`netgym_lite.envs.network_slicing.NetworkSlicingEnv`.
+* ``netgym-lite/NetworkSlicing-v0`` (``network_slicing``): :class:`netgym_lite.envs.network_slicing.NetworkSlicingEnv`;
+* ``netgym-lite/RMCAT-v0`` (``rmcat``): :class:`netgym_lite.envs.rmcat.RMCATEnv` (no native vector env yet).
 
 Heavier objects (the Simulation, the env classes) are imported lazily on first attribute access.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "NetworkSlicingEnv",
     "QoSSteerEnv",
     "ProtocolError",
+    "RMCATEnv",
     "SessionEnded",
     "Simulation",
     "TrafficMgmtEnv",
@@ -43,6 +45,7 @@ _LAZY = {
     "TrafficMgmtEnv": ("netgym_lite.envs.traffic_mgmt", "TrafficMgmtEnv"),
     "NetworkSlicingEnv": ("netgym_lite.envs.network_slicing", "NetworkSlicingEnv"),
     "QoSSteerEnv": ("netgym_lite.envs.qos_steer", "QoSSteerEnv"),
+    "RMCATEnv": ("netgym_lite.envs.rmcat", "RMCATEnv"),
 }
 
 
@@ -63,7 +66,7 @@ class EnvInfo(NamedTuple):
     cli_name: str
     networkgym_name: str
     entry_point: str
-    vector_entry_point: str
+    vector_entry_point: str | None  # None: no native vector env (make_vec's "sync"/"async" modes still work)
 
 
 #: Registered Gymnasium ids → :class:`EnvInfo` (the one list of netgym-lite's environments).
@@ -75,6 +78,7 @@ ENVS = {
     "netgym-lite/NetworkSlicing-v0": EnvInfo("network_slicing", "network_slicing",
                                              "netgym_lite.envs.network_slicing:NetworkSlicingEnv",
                                              "netgym_lite.envs.vector:make_network_slicing"),
+    "netgym-lite/RMCAT-v0": EnvInfo("rmcat", "rmcat", "netgym_lite.envs.rmcat:RMCATEnv", None),
 }
 #: Command-line env names (``netgym-lite run/eval/train --env NAME``) → Gymnasium id.
 ENV_IDS_BY_NAME = {info.cli_name: env_id for env_id, info in ENVS.items()}

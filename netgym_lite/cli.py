@@ -1,8 +1,8 @@
 """The ``netgym-lite`` command.
 
-``netgym-lite run [--env traffic_mgmt|qos_steer|network_slicing] [--scenario FILE] [--agent NAME] [--steps N] [--seed S]
+``netgym-lite run [--env traffic_mgmt|qos_steer|network_slicing|rmcat] [--scenario FILE] [--agent NAME] [--steps N] [--seed S]
 [--reward-type T] [--set KEY=VALUE ...]`` runs an env in-process with an agent, shows a progress bar on stderr
-and ends with a per-user (and, with slices, per-slice) KPI table on stdout. A step here is one measurement (a reset or an env step, as
+and ends with a per-user (and, with slices, per-slice; for rmcat per-flow) KPI table on stdout. A step here is one measurement (a reset or an env step, as
 in NetworkGym: the first reset receives step 1); the default is one whole session (L·E measurements).
 
 Errors of netgym-lite (bad scenario, bad option values) print one line and exit with code 2.
@@ -150,6 +150,44 @@ class KpiCollector:
         return "\n".join(lines) + ("\n\n" + slices if slices else "")
 
 
+class RmcatKpiCollector:
+    """Per-flow KPIs of the rmcat env (flow ids from 0), from the ``rmcat::*`` records; −1 (no reports) skipped."""
+
+    COLUMNS = (("rrate", "rrate_kbps", 1e-3, ".1f"), ("srate", "srate_kbps", 1e-3, ".1f"), ("rtt", "rtt_ms", 1.0, ".1f"),
+               ("qdel", "qdel_ms", 1.0, ".1f"), ("plr", "loss_%", 100.0, ".2f"))
+
+    def __init__(self, num_flows: int) -> None:
+        self.n = num_flows
+        self.sums = np.zeros((len(self.COLUMNS), num_flows))
+        self.counts = np.zeros((len(self.COLUMNS), num_flows))
+        self.rewards: list[float] = []
+
+    def add(self, info: dict, reward: float | None) -> None:
+        """Add one measurement (and the reward of the step that produced it, if any)."""
+        from netgym_lite.envs.rmcat import flow_values
+
+        for row, (name, _, scale, _) in enumerate(self.COLUMNS):
+            v = flow_values(info["network_stats"], "rmcat", name, self.n)
+            ok = np.isfinite(v) & (v >= 0)
+            self.sums[row, ok] += v[ok] * scale
+            self.counts[row, ok] += 1
+        if reward is not None:
+            self.rewards.append(reward)
+
+    def table(self) -> str:
+        """The per-flow summary table (means over the run)."""
+        mean = np.divide(self.sums, self.counts, out=np.full_like(self.sums, np.nan), where=self.counts > 0)
+        head = f"{'flow':>6} " + " ".join(f"{title:>11}" for _, title, _, _ in self.COLUMNS)
+        lines = [head, "-" * len(head)]
+        for f in range(self.n):
+            cells = [format(mean[r, f], spec) if np.isfinite(mean[r, f]) else "-"
+                     for r, (_, _, _, spec) in enumerate(self.COLUMNS)]
+            lines.append(f"{f:>6} " + " ".join(f"{c:>11}" for c in cells))
+        mean_r = float(np.mean(self.rewards)) if self.rewards else float("nan")
+        lines += ["", f"mean reward: {mean_r:.4f} over {len(self.rewards)} steps"]
+        return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------- commands
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
     """``KEY=VALUE`` overrides; VALUE is JSON when it parses as JSON, else a string."""
@@ -181,7 +219,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if total < 1:
             raise ConfigError(f"--steps={total} is invalid: allowed an integer >= 1")
         agent = make_agent(args.agent, env, seed=args.seed)
-        kpi = KpiCollector(env.num_users)
+        kpi = RmcatKpiCollector(env.num_users) if args.env == "rmcat" else KpiCollector(env.num_users)
         bar = ProgressBar(total, err, enabled=not args.quiet)
         t0 = time.perf_counter()
         obs, info = env.reset(seed=args.seed)
@@ -205,7 +243,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         env.close()
     out.write(
-        f"netgym-lite run: {env_class.__name__.removesuffix('Env')}, {env.num_users} users, agent {args.agent}, reward {env.reward_type}, "
+        f"netgym-lite run: {env_class.__name__.removesuffix('Env')}, {env.num_users} "
+        f"{'flows' if args.env == 'rmcat' else 'users'}, agent {args.agent}, reward {env.reward_type}, "
         f"seed {seed}, {done} steps (L={env.steps_per_episode}, E={env.cfg.episodes_per_session}), "
         f"{done * env.cfg.step_interval_ms / 1000:.1f} s simulated in {wall:.2f} s wall\n\n"
     )

@@ -63,9 +63,10 @@ __all__ = [
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "traffic_mgmt.json"
 
-SUPPORTED_ENVS = ("nqos_split", "qos_steer", "network_slicing")
+SUPPORTED_ENVS = ("nqos_split", "qos_steer", "network_slicing", "rmcat")
 # Every env's rewards (design.md §6): nqos_split's four, network_slicing's, qos_steer's.
-REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay", "slicing", "wifi_qos_user_num")
+REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay", "slicing", "wifi_qos_user_num",
+                "media_utility")
 RESOURCE_BLOCKS = (6, 15, 25, 50, 75, 100)
 WIFI_STANDARDS = ("802.11ax", "802.11ac")
 CHANNEL_WIDTHS_MHZ = (20, 40, 80, 160)
@@ -109,6 +110,14 @@ _CLIENT_ADDED_KEYS = frozenset({
 
 _NETGYM_LITE_TOP_KEYS = frozenset({"user_locations", "packet_size_bytes"})
 
+#: NetworkGym's rmcat keys (its typo ``upd_flow_start_time_diff_ms`` included), the ``bw_trace`` its client adds,
+#: and netgym-lite's ``bottleneck_queue_packets``; read by :mod:`netgym_lite.config_rmcat`.
+RMCAT_KEYS = frozenset({
+    "nada_flows", "nada_flow_start_time_diff_ms", "tcp_flows", "tcp_flow_start_time_diff_ms", "udp_flows",
+    "udp_flow_bw_kbps", "upd_flow_start_time_diff_ms", "topo_default_bw_kbps", "topo_default_delay_ms",
+    "bw_trace_file", "bw_trace", "bottleneck_queue_packets",
+})
+
 #: Every accepted top-level (non-section) key of an env_config.
 TOP_LEVEL_KEYS = frozenset({
     "type", "subscribed_network_stats", "steps_per_episode", "episodes_per_session", "random_seed",
@@ -118,8 +127,7 @@ TOP_LEVEL_KEYS = frozenset({
     "measurement_start_time_ms", "app_and_measurement_start_time_ms",
     "transport_protocol", "udp_poisson_arrival", "min_udp_rate_per_user_mbps", "max_udp_rate_per_user_mbps",
     "respond_action_after_measurement", "qos_requirement", "slice_list",
-    "upd_flow_start_time_diff_ms",  # sic: NetworkGym's spelling (rmcat config)
-}) | _CLIENT_ADDED_KEYS | _NETGYM_LITE_TOP_KEYS
+}) | _CLIENT_ADDED_KEYS | _NETGYM_LITE_TOP_KEYS | RMCAT_KEYS
 
 _INTERVAL_KEYS = frozenset({"measurement_interval_ms", "measurement_guard_interval_ms"})
 _RADIO_KEYS = frozenset({"tx_power_dbm", "noise_figure_db", "frequency_ghz", "path_loss", "shadowing_std_db"})
@@ -425,6 +433,7 @@ TRANSLATORS: dict[str, list[Translator]] = {
     "nqos_split": _COMMON_TRANSLATORS,
     "network_slicing": _COMMON_TRANSLATORS,
     "qos_steer": _COMMON_TRANSLATORS,
+    "rmcat": [],  # one dialect (netgym_lite.config_rmcat)
 }
 
 
@@ -949,6 +958,16 @@ def _read_scenario(scenario: str | os.PathLike | Mapping | None) -> dict:
     return data
 
 
+def _scenario_dir(scenario: str | os.PathLike | Mapping | None) -> Path | None:
+    """The folder of a scenario given as a file (relative files it names are read from there)."""
+    if isinstance(scenario, (str, os.PathLike)):
+        try:
+            return _resolve_path(scenario).parent
+        except ConfigError:
+            return None
+    return None
+
+
 def _is_whole(d: Mapping) -> bool:
     return "env_config" in d or "rl_config" in d
 
@@ -1034,6 +1053,10 @@ def parse_env_config(d: Mapping[str, Any]) -> ScenarioConfig:
         raise field_error(ConfigError, "env_config", d, "a JSON object (dict)")
     _check_known_keys(d)
     env = _resolve_env(d, None)
+    if env == "rmcat":
+        from netgym_lite.config_rmcat import build_rmcat
+
+        return _with_raw(build_rmcat(d), copy.deepcopy(dict(d)))
     canon, origins = _translate(d, env)
     cfg = _build(canon, origins, env)
     return _with_raw(cfg, copy.deepcopy(dict(d)))
@@ -1063,6 +1086,10 @@ def raw_env_config(scenario: str | os.PathLike | Mapping | None = None, *, env: 
     _apply_interval_overrides(merged, overrides)
     merged.setdefault("type", "env-start")
     merged["env"] = _resolve_env(merged, env)
+    if merged["env"] == "rmcat":  # NetworkGym's rmcat client reads bw_trace_file into bw_trace
+        from netgym_lite.config_rmcat import attach_bw_trace
+
+        attach_bw_trace(merged, _scenario_dir(scenario))
     # Client-derived keys are recomputed (NetworkGym's client overwrites them too); drop stale copies first.
     for key in ("env_end_time_ms", "simulation_time_s"):
         merged.pop(key, None)

@@ -222,6 +222,40 @@ class SliceConfig:
 
 
 @dataclass(frozen=True)
+class BandwidthTrace:
+    """The rmcat bottleneck over time (NetworkGym's ``bw_trace``): row i holds from ``time_ms[i]`` until the next
+    row (piecewise constant); ``loss`` is the probability that a packet is lost on the link."""
+
+    time_ms: tuple[float, ...] = (0.0,)
+    bw_kbps: tuple[float, ...] = (1000.0,)
+    delay_ms: tuple[float, ...] = (10.0,)
+    loss: tuple[float, ...] = (0.0,)
+
+
+@dataclass(frozen=True)
+class RmcatConfig:
+    """NetworkGym's ``rmcat`` env: NADA media flows (ids 0..nada_flows-1) and UDP cross traffic over one
+    trace-driven bottleneck (:mod:`netgym_lite.models.rmcat`). NADA flow i starts at
+    ``i * nada_flow_start_time_diff_ms``, UDP flow j at ``(j + 1) * udp_flow_start_time_diff_ms`` (NetworkGym's key
+    is spelled ``upd_flow_start_time_diff_ms``). ``bw_trace`` rows before its first time use the topo defaults.
+    ``bottleneck_queue_packets`` (netgym-lite's key) is the drop-tail FIFO depth: ns-3's default queue, 100 packets.
+    """
+
+    nada_flows: int = 1
+    nada_flow_start_time_diff_ms: float = 1.0
+    tcp_flows: int = 0
+    tcp_flow_start_time_diff_ms: float = 50000.0
+    udp_flows: int = 0
+    udp_flow_bw_kbps: float = 100.0
+    udp_flow_start_time_diff_ms: float = 50000.0
+    topo_default_bw_kbps: float = 1000.0
+    topo_default_delay_ms: float = 10.0
+    bw_trace: BandwidthTrace = field(default_factory=BandwidthTrace)
+    bottleneck_queue_packets: int = 100
+    packet_size_bytes: int = 1000  # ns3-rmcat's media packet size
+
+
+@dataclass(frozen=True)
 class ScenarioConfig:
     """One normalised scenario: everything the simulation and the session need.
 
@@ -253,6 +287,8 @@ class ScenarioConfig:
     nr: NrConfig = field(default_factory=NrConfig)
     # RAN slices; empty = one slice holding every user with all RBGs shared (no slicing).
     slices: tuple[SliceConfig, ...] = ()
+    # NetworkGym's rmcat env (None for the multi-access envs); num_users is then the number of NADA flows.
+    rmcat: RmcatConfig | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -454,8 +454,8 @@ def test_left_right_speed_and_random_walk_together_are_refused():
 
 
 def test_unknown_env_is_refused():
-    with pytest.raises(ConfigError, match=r"env_config\.env='rmcat'.*nqos_split, qos_steer, network_slicing"):
-        load_config(env="rmcat")
+    with pytest.raises(ConfigError, match=r"env_config\.env='custom'.*nqos_split, qos_steer, network_slicing, rmcat"):
+        load_config(env="custom")
 
 
 def test_server_refuses_inconsistent_client_added_keys():

@@ -2,12 +2,14 @@
 built the way NetworkGym's adapters build them: the measurement through ``pandas.json_normalize``, one row as
 template, ``json.loads(row.to_json())``, then name and value replaced.
 
-Test data: ``tests/data/networkgym_{qos_steer,network_slicing}_config.json`` are NetworkGym's
-``network_gym_client/envs/<env>/config.json`` at commit b44e3f0 (configuration files, kept verbatim).
+Test data: ``tests/data/networkgym_{qos_steer,network_slicing,rmcat}_config.json`` are NetworkGym's
+``network_gym_client/envs/<env>/config.json`` at commit b44e3f0 (configuration files, kept verbatim), and
+``networkgym_rmcat_bw_trace.csv`` is its ``envs/rmcat/bw_trace.csv`` at the same commit.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,3 +118,84 @@ def test_networkgyms_shipped_config_runs_a_full_session(zserver: ZmqServer, name
     else:
         split = [next(r for r in m["network_stats"] if r["name"] == "wifi::dl::split_ratio")["value"] for m in msgs]
         assert split[1] == [100.0 * ((u + 0) % 2) for u in range(n)]
+
+
+def networkgym_rmcat_start(steps: int, episodes: int) -> dict:
+    """What NetworkGym's client sends for its rmcat config: the env_config verbatim (L and E shortened), plus the
+    keys its client adds: ``env``, ``env_end_time_ms`` and ``bw_trace``, the trace CSV read column by column into
+    floats (its rmcat adapter)."""
+    env_config = json.loads((DATA / "networkgym_rmcat_config.json").read_text())["env_config"]
+    env_config.update(steps_per_episode=steps, episodes_per_session=episodes, env="rmcat")
+    env_config["env_end_time_ms"] = int(env_config["measurement_start_time_ms"]
+                                        + env_config["measurement_interval_ms"] * (steps * episodes + 1))
+    trace: dict[str, list[float]] = {}
+    with (DATA / "networkgym_rmcat_bw_trace.csv").open(encoding="utf-8") as f:
+        for line in csv.DictReader(f):
+            for key, value in line.items():
+                trace.setdefault(key, []).append(float(value))
+    env_config["bw_trace"] = trace
+    return env_config
+
+
+def rmcat_rate(step: int) -> float | None:
+    """The agent's sending rate at ``step`` (bps), None every third step (``env.step([])``, NADA)."""
+    return None if step % 3 == 2 else 300_000.0 + 200_000.0 * step
+
+
+def rmcat_action(msg: dict, step: int) -> dict:
+    """NetworkGym's rmcat adapter: rmcat::rtt as template, name srate, value the Box action's ``tolist()``."""
+    policy = json.loads(row(msg, "rmcat", "rtt").to_json())
+    policy["name"] = "srate"
+    rate = rmcat_rate(step)
+    policy["value"] = [] if rate is None else np.array([rate], dtype=np.float32).tolist()
+    return {"type": "env-action", "action_list": policy}
+
+
+@pytest.fixture(scope="module")
+def rmcat_server() -> Iterator[ZmqServer]:
+    """A server without the multi-access warm-up (rmcat runs on its own small kernels; the first session compiles
+    them if they are not cached yet)."""
+    server = ZmqServer(0, bind="127.0.0.1", max_message_bytes=64 * 1024, warm=False)
+    server.start_thread()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_networkgyms_rmcat_config_runs_a_full_session(rmcat_server: ZmqServer) -> None:
+    zserver = rmcat_server
+    start = networkgym_rmcat_start(steps=4, episodes=2)
+    subscribed = set(start["subscribed_network_stats"])
+    interval = start["measurement_interval_ms"]
+    client = RawClient(zserver.endpoint, "ngym", client_id=8)
+    try:
+        client.send(start)
+        msgs = [client.recv(timeout_s=120)]  # the first rmcat session may compile its kernels
+        for step in range(7):
+            assert msgs[-1] is not None and msgs[-1]["type"] == "env-measurement", msgs[-1]
+            client.send(rmcat_action(msgs[-1], step))
+            msgs.append(client.recv())
+        assert client.recv(timeout_s=0.5) is None  # L·E = 8 measurements, then nothing more
+    finally:
+        client.close()
+    stats = []
+    for k, msg in enumerate(msgs):
+        assert msg["type"] == "env-measurement", msg
+        assert msg["network_stats"], "network_stats must never be empty"
+        by_name = {r["name"]: r for r in msg["network_stats"]}
+        assert {f"{r['source']}::{r['name']}" for r in msg["network_stats"]} == subscribed
+        for r in msg["network_stats"]:
+            assert set(r) == {"source", "name", "id", "ts", "value"}
+            assert r["id"] == [0] and len(r["value"]) == 1  # one NADA flow, flow ids from 0
+            assert r["ts"] == start["measurement_start_time_ms"] + (k + 1) * interval
+        v = {name: rec["value"][0] for name, rec in by_name.items()}
+        assert 20.0 <= v["rtt"] < 1000.0 and 0.0 <= v["qdel"] < v["rtt"]  # ms; 2 x 10 ms propagation
+        assert 0.0 <= v["xcurr"] <= 500.0 and 0.0 <= v["plr"] <= 1.0 and v["ploss"] >= 0 and v["loglen"] >= 5
+        assert 100_000.0 < v["rrate"] <= 1_100_000.0  # bps, on the 1000 kbps link
+        assert 150_000.0 <= v["srate"] <= 1_500_000.0 and 150_000.0 <= v["nada_srate"] <= 1_500_000.0
+        stats.append(v)
+    for step in range(7):  # the action took effect; the system default left the rate to NADA
+        rate = rmcat_rate(step)
+        expected = stats[step]["nada_srate"] if rate is None else rate
+        assert stats[step + 1]["srate"] == pytest.approx(expected), step

@@ -7,7 +7,7 @@ L = ``steps_per_episode`` measurements:
   advance it once and send measurement 1, whose ts is ``measurement_start_time_ms + interval`` (1100 by
   default; interval = measurement interval + guard);
 * each ``env-action`` → check its ts echoes the last measurement's ts, parse it into per-user Wi-Fi shares
-  (NaN = system default), apply them, advance one interval and send the next measurement (ts + interval);
+  (NaN = system default; slicing: RBG caps per slice, rmcat: a sending rate per flow), apply them, advance one interval and send the next measurement (ts + interval);
 * after exactly L·E measurements the session ends (env-end, kept internal); later actions get env-error
   "session ended".
 
@@ -51,7 +51,12 @@ ConfigParser = Callable[[dict], ScenarioConfig]
 
 
 def default_sim_factory(cfg: ScenarioConfig) -> SimulationLike:
-    """Build the real :class:`netgym_lite.sim.Simulation` (imported lazily; ipc never imports models)."""
+    """Build the real :class:`netgym_lite.sim.Simulation`, or :class:`netgym_lite.rmcat_sim.RmcatSimulation` for
+    rmcat (imported lazily; ipc never imports models)."""
+    if cfg.env == "rmcat":
+        from netgym_lite.rmcat_sim import RmcatSimulation
+
+        return RmcatSimulation(cfg)
     from netgym_lite.sim import Simulation
 
     return Simulation(cfg)
@@ -185,6 +190,11 @@ class Session:
             caps = parse_slicing_action(msg["action_list"], num_slices=max(len(self.cfg.slices), 1),
                                         last_ts=self.last_ts)
             self.sim.set_slice_allocation(caps)  # type: ignore[attr-defined]
+        elif self.cfg.env == "rmcat":
+            from netgym_lite.ipc.rmcat_action import parse_rmcat_action
+
+            rates = parse_rmcat_action(msg["action_list"], num_flows=self.sim.num_users, last_ts=self.last_ts)
+            self.sim.set_rates(rates)  # type: ignore[attr-defined]
         else:
             shares = m.parse_action(msg["action_list"], num_users=self.sim.num_users, last_ts=self.last_ts,
                                     links=self.cfg.links)

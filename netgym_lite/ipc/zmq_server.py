@@ -246,7 +246,8 @@ def decode_message(data: bytes) -> Any:
 
 
 def warm_up(sim_factory: SimFactory | None = None, config_parser: ConfigParser | None = None) -> float:
-    """Run two tiny sessions (TCP, UDP) through a private Server so the simulation kernels are compiled.
+    """Run tiny sessions (TCP, UDP, and rmcat with the real simulation) through a private Server so the
+    simulation kernels are compiled.
 
     Returns the wall time in seconds. Raises NetgymError if a warm-up session does not produce measurements.
     """
@@ -271,6 +272,13 @@ def warm_up(sim_factory: SimFactory | None = None, config_parser: ConfigParser |
                 "value": [0.5, 0.5],
             }
             replies = server.handle("warmup-0", m.env_action(action))
+    if sim_factory is None:  # rmcat runs on its own kernels (models/rmcat.py): one short session compiles them
+        replies = server.handle("warmup-1", raw_env_config("rmcat", steps_per_episode=2, episodes_per_session=1))
+        if not replies or replies[0].get("type") != m.ENV_MEASUREMENT:
+            raise NetgymError(f"warm-up session (rmcat) failed: {replies!r}")
+        rec = replies[0]["network_stats"][0]
+        action = {"source": "rmcat", "name": "srate", "id": [0], "ts": rec["ts"], "value": [300000.0]}
+        server.handle("warmup-1", m.env_action(action))
     server.close()
     return time.perf_counter() - t0
 
