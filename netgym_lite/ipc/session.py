@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from netgym_lite.config_types import ScenarioConfig
-from netgym_lite.errors import NetgymError, ProtocolError, SessionEnded
+from netgym_lite.errors import NetgymError, ProtocolError, SessionEnded, SimulationError
 from netgym_lite.ipc import messages as m
 
 log = logging.getLogger(__name__)
@@ -137,11 +137,22 @@ class Session:
             raise ProtocolError(
                 f"type={mtype!r} is invalid from a client: allowed {m.ENV_START!r} or {m.ENV_ACTION!r}"
             )
+        except SimulationError as e:  # the simulation itself failed: the session cannot go on
+            return [self._fail(str(e))]
         except NetgymError as e:
             return [m.env_error(e)]
         except Exception as e:  # a fault in one session must never reach the server or other sessions
             log.exception("session %s: internal error", self.identity)
             return [self._fail(f"internal error: {type(e).__name__}: {e}")]
+
+    def close(self) -> None:
+        """Release the simulation: calls its optional ``close()`` (custom simulations); safe to call twice."""
+        close = getattr(self.sim, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                log.exception("session %s: closing the simulation failed", self.identity)
 
     def _fail(self, reason: str) -> dict:
         self.state = FAILED
@@ -179,7 +190,10 @@ class Session:
         if "action_list" not in msg:
             raise ProtocolError("action_list is missing: an env-action carries one record or a list of records")
         assert self.sim is not None and self.cfg is not None
-        if self.cfg.env == "network_slicing":
+        apply_action_list = getattr(self.sim, "apply_action_list", None)
+        if apply_action_list is not None:  # a simulation that reads the records itself (netgym_lite.ipc.custom)
+            apply_action_list(msg["action_list"], self.last_ts)
+        elif self.cfg.env == "network_slicing":
             from netgym_lite.ipc.slicing_action import parse_slicing_action
 
             caps = parse_slicing_action(msg["action_list"], num_slices=max(len(self.cfg.slices), 1),
