@@ -54,7 +54,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from netgym_lite.errors import ActionError, ConfigError, ProtocolError, SimulationError, field_error
+from netgym_lite.errors import (
+    ActionError,
+    ConfigError,
+    NetgymError,
+    ProtocolError,
+    SimulationError,
+    field_error,
+)
 from netgym_lite.ipc.messages import RECORD_KEYS
 from netgym_lite.ipc.southbound import CUSTOM_ENV
 
@@ -300,7 +307,7 @@ class CustomSimAdapter:
         self._measurements = 0
         self._actions: list[dict] = []
         self._closed = False
-        self.user_sim = self._call(factory, "factory", factory)
+        self.user_sim = self._call(factory, "factory")
         for method in ("start", "step"):
             if not callable(getattr(self.user_sim, method, None)):
                 self._closed = True
@@ -314,7 +321,10 @@ class CustomSimAdapter:
         try:
             return fn(*args)
         except Exception as e:
-            log.exception("custom simulation: %s raised", what)
+            if isinstance(e, NetgymError):  # the simulation's own, descriptive error (e.g. a bad action)
+                log.warning("custom simulation: %s raised %s: %s", what, type(e).__name__, e)
+            else:
+                log.exception("custom simulation: %s raised", what)
             self.close()
             label = getattr(fn, "__qualname__", what) if what == "factory" else f"{self._name()}.{what}()"
             raise SimulationError(f"custom simulation {label} raised {type(e).__name__}: {e}") from e
