@@ -62,7 +62,7 @@ from netgym_lite.errors import (
     SimulationError,
     field_error,
 )
-from netgym_lite.ipc.messages import RECORD_KEYS
+from netgym_lite.ipc.messages import RECORD_KEYS, TABLE_2023_KEYS, missing_ts_error
 from netgym_lite.ipc.southbound import CUSTOM_ENV
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,6 @@ log = logging.getLogger(__name__)
 MAX_WAIT_MS = 600_000
 MAX_COUNT = 10**9
 MAX_TIME_MS = 10**12
-#: Keys of NetworkGym's 2023 measurement table (name, unit, start_ts, end_ts, direction, group, cid, user, value),
-#: whose records nest ``{"user": [...], "value": [...]}`` under the key ``""``.
-TABLE_2023_KEYS = frozenset({"", "cid", "user", "start_ts", "end_ts", "group", "direction", "unit"})
 
 
 class CustomSimulation:
@@ -279,11 +276,7 @@ def action_records(action_list: Any, last_ts: int | None) -> list[dict]:
         if not isinstance(rec, Mapping):
             raise ActionError(f"{where}={rec!r} is invalid: allowed an action record (dict)")
         if "ts" not in rec:
-            if TABLE_2023_KEYS & rec.keys():
-                raise ActionError(f"{where} has keys {sorted(rec)}: that is NetworkGym's 2023 action format "
-                                  "(per-cid records without ts), not supported; allowed a copy of a measurement "
-                                  "record {source, name, id, ts, value} with its own name and value")
-            raise ProtocolError(f"{where} has no ts: allowed the ts of the last measurement ({last_ts})")
+            raise missing_ts_error(rec, where, last_ts)
         ts = rec["ts"]
         if last_ts is not None and (isinstance(ts, bool) or not isinstance(ts, (int, float)) or ts != last_ts):
             raise ProtocolError(
