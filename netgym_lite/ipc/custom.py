@@ -22,7 +22,8 @@ What netgym-lite does for you (the very :class:`~netgym_lite.ipc.session.Session
 
 * the southbound protocol: registration with env-hello every 5 s, reconnection, PLAIN login, one session at a time
   (:class:`~netgym_lite.ipc.zmq_worker.ZmqWorker` with ``custom=MySim``, or ``netgym-lite worker --custom
-  module:MySim``), or no worker at all: ``netgym-lite serve --custom module:MySim`` runs it inside the server;
+  module:MySim``), or no worker at all: ``netgym-lite serve --custom module:MySim`` runs it inside the server
+  (in the server's loop, so only for simulations that step quickly; a real-time testbed belongs in a worker);
 * the session rules: the timing keys of the env_config (:class:`CustomConfig`) are checked, exactly L·E
   measurements are sent, each stamped with its ``ts`` (``measurement_start_time_ms + k·interval``), then env-end;
   ``start`` is called once and ``step`` once per env-action; ``close`` once at the end, however the session ends;

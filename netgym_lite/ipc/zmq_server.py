@@ -382,6 +382,9 @@ class ZmqServer(LoopService):
         ):
             if not isinstance(value, (int, float)) or not value >= 0:
                 raise ConfigError(f"{name}={value!r} is invalid: allowed a number of seconds >= 0")
+        if custom is not None and not embedded:
+            raise ConfigError("custom with embedded=False is invalid: allowed a custom simulation only with embedded "
+                              "workers (run it on an external worker: ZmqWorker(custom=...))")
         if accounts is not None and not isinstance(accounts, Mapping):
             accounts = load_accounts(accounts)
         self.accounts: dict[str, Account] | None = dict(accounts) if accounts is not None else None
