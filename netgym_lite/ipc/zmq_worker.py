@@ -162,6 +162,7 @@ class ZmqWorker(LoopService):
         self._monitor: Any = None
         self._thread: threading.Thread | None = None
         self._next_hello = 0.0
+        self._hello_on_connection = False  # a hello went out on the current connection
         self.auth_failed = False
 
     # ------------------------------------------------------------------------------------------ lifecycle
@@ -233,6 +234,7 @@ class ZmqWorker(LoopService):
         now = time.monotonic()
         if self._send([b"", self._hello]):
             self.hellos_sent += 1
+            self._hello_on_connection = True
             self._next_hello = now + self.hello_interval_s
         else:  # not connected yet: try again soon (a handshake event also triggers one)
             self._next_hello = now + min(0.2, self.hello_interval_s)
@@ -296,8 +298,10 @@ class ZmqWorker(LoopService):
             event = parse_monitor_message(self._monitor.recv_multipart(zmq.NOBLOCK))
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.auth_failed = False
-                if self.session is None:
-                    self._say_hello()  # register at once on every (re)connection
+                # register at once on every (re)connection, unless the loop's first hello already went out on it:
+                # a second hello could cross an env-start and read as "worker restarted" at the broker
+                if self.session is None and not self._hello_on_connection:
+                    self._say_hello()
             elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 self.auth_failed = True
                 log.error(
@@ -305,7 +309,10 @@ class ZmqWorker(LoopService):
                     self.server,
                     self.session_name,
                 )
-            elif event["event"] == zmq.EVENT_DISCONNECTED and self.session is not None:
+            elif event["event"] == zmq.EVENT_DISCONNECTED:
+                self._hello_on_connection = False
+                if self.session is None:
+                    continue
                 log.warning(
                     "lost the connection to %s: the running session of %r is abandoned",
                     self.server,
