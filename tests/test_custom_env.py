@@ -137,6 +137,17 @@ def test_embedded_custom_session_runs_l_times_e_measurements_and_closes_the_simu
     assert over[0]["type"] == "env-error" and "all 4 measurements were sent" in over[0]["error_msg"]
 
 
+def test_subscribed_network_stats_filter_the_records_and_an_empty_result_is_an_env_error() -> None:
+    server = Server(custom=MarkedSim)
+    first = server.handle("alice-0", custom_env_start(subscribed_network_stats=["test::actions"]))[0]
+    assert [(r["source"], r["name"]) for r in first["network_stats"]] == [("test", "actions")]
+    err = server.handle("bob-0", custom_env_start(subscribed_network_stats=["test::measurement_9"]))[0]
+    assert err["type"] == "env-error" and "produced none of subscribed_network_stats" in err["error_msg"]
+    assert "['test::actions', 'test::step']" in err["error_msg"]
+    with pytest.raises(ConfigError, match="subscribed_network_stats"):
+        CustomConfig.from_env_config(custom_env_start(subscribed_network_stats="test::step"))
+
+
 def test_stale_ts_and_2023_actions_are_env_errors_and_the_embedded_session_goes_on() -> None:
     server = Server(custom=MarkedSim)
     first = server.handle("alice-0", custom_env_start(num_users=2))[0]

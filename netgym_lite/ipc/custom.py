@@ -31,6 +31,8 @@ What netgym-lite does for you (the very :class:`~netgym_lite.ipc.session.Session
   ``ts`` already checked to echo the last measurement (a stale one is an env-error and never reaches you); the
   records are otherwise as the client sent them (any keys; ``"value": []`` is the system-default action of
   NetworkGym's clients, a ``null`` value "no action for this id");
+* subscriptions: records whose ``source::name`` is not in the env_config's ``subscribed_network_stats`` (when
+  it is not empty) are left out of the measurement;
 * record checks: what ``start``/``step`` return is validated (:func:`check_records`: a non-empty list, the five
   keys, integer ids, one value per id, JSON-serialisable) and a malformed record ends the session with an
   env-error naming the record and the problem;
@@ -128,8 +130,9 @@ class CustomConfig:
 
     Attributes follow NetworkGym's keys and defaults: L = ``steps_per_episode`` (≥ 2), E = ``episodes_per_session``,
     the first measurement at ``measurement_start_time_ms`` + interval, interval = ``measurement_interval_ms`` +
-    ``measurement_guard_interval_ms``; ``num_users`` is optional (0 when absent). ``env_config`` is a copy of
-    the whole dict.
+    ``measurement_guard_interval_ms``; ``num_users`` is optional (0 when absent); ``subscribed_network_stats``
+    (full names ``source::name``; empty = everything) filters the records the simulation returns. ``env_config``
+    is a copy of the whole dict.
     """
 
     steps_per_episode: int = 10
@@ -139,6 +142,7 @@ class CustomConfig:
     measurement_guard_interval_ms: int = 0
     max_wait_time_for_action_ms: int = MAX_WAIT_MS
     num_users: int = 0
+    subscribed_network_stats: tuple[str, ...] = ()
     env: str = CUSTOM_ENV
     env_config: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
@@ -172,6 +176,10 @@ class CustomConfig:
         if env != CUSTOM_ENV:
             raise field_error(ConfigError, "env_config.env", env, f"{CUSTOM_ENV!r} (this is a custom simulation)")
         wait = _int_field(env_config, "max_wait_time_for_action_ms", -1, -(10**12), 10**12)
+        subscribed = env_config.get("subscribed_network_stats", [])
+        if not isinstance(subscribed, list) or not all(isinstance(x, str) and x for x in subscribed):
+            raise field_error(ConfigError, "env_config.subscribed_network_stats", subscribed,
+                              'a list of stat names such as "test::measurement_1" (empty = everything)')
         cfg = cls(
             steps_per_episode=_int_field(env_config, "steps_per_episode", cls.steps_per_episode, 2, MAX_COUNT),
             episodes_per_session=_int_field(env_config, "episodes_per_session", cls.episodes_per_session, 1,
@@ -184,6 +192,7 @@ class CustomConfig:
                                                      cls.measurement_guard_interval_ms, 0, MAX_TIME_MS),
             max_wait_time_for_action_ms=MAX_WAIT_MS if wait < 0 or wait > MAX_WAIT_MS else wait,
             num_users=_int_field(env_config, "num_users", 0, 0, 10**6),
+            subscribed_network_stats=tuple(subscribed),
             env_config=copy.deepcopy(dict(env_config)),
         )
         if cfg.env_end_time_ms > MAX_TIME_MS:
@@ -338,9 +347,18 @@ class CustomSimAdapter:
             raw = self._call(self.user_sim.step, "step", actions)
         self._measurements += 1
         method = "start" if self._measurements == 1 else "step"
+        who = f"custom simulation {self._name()}.{method}()"
         try:
-            records = check_records(raw, self.cfg.ts_of(self._measurements),
-                                    f"custom simulation {self._name()}.{method}()")
+            records = check_records(raw, self.cfg.ts_of(self._measurements), who)
+            if self.cfg.subscribed_network_stats:
+                wanted = set(self.cfg.subscribed_network_stats)
+                kept = [r for r in records if f"{r['source']}::{r['name']}" in wanted]
+                if not kept:
+                    produced = sorted({f"{r['source']}::{r['name']}" for r in records})
+                    raise SimulationError(f"{who} produced none of subscribed_network_stats="
+                                          f"{list(self.cfg.subscribed_network_stats)} (it produced {produced}): "
+                                          "network_stats must never be empty")
+                records = kept
         except SimulationError:
             self.close()
             raise
