@@ -7,7 +7,8 @@ L = ``steps_per_episode`` measurements:
   advance it once and send measurement 1, whose ts is ``measurement_start_time_ms + interval`` (1100 by
   default; interval = measurement interval + guard);
 * each ``env-action`` → check its ts echoes the last measurement's ts, parse it into per-user Wi-Fi shares
-  (NaN = system default), apply them, advance one interval and send the next measurement (ts + interval);
+  (NaN = system default), apply them, advance one interval and send the next measurement (ts + interval); a
+  simulation with ``apply_action_list`` (a custom one, :mod:`netgym_lite.ipc.custom`) reads the records itself;
 * after exactly L·E measurements the session ends (env-end, kept internal); later actions get env-error
   "session ended".
 
@@ -105,6 +106,7 @@ class Session:
         self.end_message: dict | None = None
         self.last_activity_s = clock()
         self._fail_reason = ""
+        self._apply_action_list: Callable[[Any, int | None], None] | None = None
 
     # ------------------------------------------------------------------------------------------ queries
     @property
@@ -174,6 +176,7 @@ class Session:
             raise
         self.cfg = cfg
         self.sim = self._sim_factory(cfg)
+        self._apply_action_list = getattr(self.sim, "apply_action_list", None)
         self.state = RUNNING
         return [self._measure(cfg.measurement_start_time_ms + cfg.step_interval_ms)]
 
@@ -190,9 +193,8 @@ class Session:
         if "action_list" not in msg:
             raise ProtocolError("action_list is missing: an env-action carries one record or a list of records")
         assert self.sim is not None and self.cfg is not None
-        apply_action_list = getattr(self.sim, "apply_action_list", None)
-        if apply_action_list is not None:  # a simulation that reads the records itself (netgym_lite.ipc.custom)
-            apply_action_list(msg["action_list"], self.last_ts)
+        if self._apply_action_list is not None:  # a simulation that reads the records itself (ipc.custom)
+            self._apply_action_list(msg["action_list"], self.last_ts)
         elif self.cfg.env == "network_slicing":
             from netgym_lite.ipc.slicing_action import parse_slicing_action
 
