@@ -392,6 +392,20 @@ def test_custom_is_routed_to_the_clients_own_account_never_to_another_accounts_w
 
 
 @zmq_needed
+def test_serve_without_a_custom_simulation_answers_custom_with_no_available_worker(accounts_file: Path) -> None:
+    server = _server(accounts_file, embedded=True, worker_wait_s=0.3)
+    client = _client(server, "alice")
+    try:
+        client.send(custom_env_start())
+        reply = client.recv()
+        assert reply["type"] == "no-available-worker" and "alice-custom" in reply["msg"], reply
+        assert not server.server.sessions  # no embedded netgym-lite session was tried
+    finally:
+        client.close()
+        server.stop()
+
+
+@zmq_needed
 def test_worker_command_serves_a_custom_simulation_and_serve_rejects_bad_custom_options(
         accounts_file: Path) -> None:
     server = _server(accounts_file)
