@@ -23,6 +23,11 @@ class ProtocolError(NetgymError, ValueError):
     """A message violates the NetworkGym northbound protocol (type, fields, ``ts`` echo, order)."""
 
 
+class SimulationError(NetgymError):
+    """The simulation behind a session failed (e.g. a custom simulation raised or returned malformed records):
+    the session ends with an ``env-error``; the server or worker goes on serving other sessions."""
+
+
 class SessionEnded(NetgymError):
     """The session has sent all its measurements; start a new one with ``reset()``."""
 

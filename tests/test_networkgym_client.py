@@ -27,8 +27,6 @@ pytestmark = [pytest.mark.zmq, pytest.mark.skipif(not CLIENT, reason="NETWORKGYM
 
 if CLIENT:
     pytest.importorskip("zmq")
-    from test_zmq_peers import serve_in_thread
-
     from netgym_lite.ipc.zmq_server import ZmqServer
 
 # Runs inside the client's interpreter: NetworkGym's Env, random actions (or the system default), every step.
@@ -54,7 +52,8 @@ while True:
     obs, reward, terminated, truncated, info = env.step(action)
     steps += 1
     rewards.append(float(reward))
-    names |= {f"{r['source']}::{r['name']}" for r in info["network_stats"]}
+    stats = info["network_stats"]  # NetworkGym's client hands a pandas DataFrame of the records
+    names |= {f"{r['source']}::{r['name']}" for r in (stats.to_dict("records") if hasattr(stats, "to_dict") else stats)}
     assert np.all(np.isfinite(obs)), obs
     if terminated:
         break
@@ -68,7 +67,17 @@ print("RESULT " + json.dumps({"steps": steps, "rewards": rewards, "names": sorte
 
 @pytest.fixture(scope="module")
 def zserver() -> Iterator[ZmqServer]:
-    yield from serve_in_thread()
+    """The test server; its ``custom`` env is served in-process by examples/custom_worker.py's simulation."""
+    from netgym_lite.ipc.custom import load_factory
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "custom_worker.py"
+    server = ZmqServer(0, bind="127.0.0.1", max_message_bytes=64 * 1024,
+                       custom=load_factory(f"{example}:BottleneckSim"))
+    server.start_thread()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +89,12 @@ def client_copy(tmp_path_factory: pytest.TempPathFactory, zserver: ZmqServer) ->
     common = root / "network_gym_client" / "common_config.json"
     config = json.loads(common.read_text())
     config.update(connect_via_server_ip_and_server_port=True, server_ip="127.0.0.1", server_port=zserver.port,
-                  session_name="test-user", session_key="any", enable_wandb=False, enable_terminal_redering=False)
+                  session_name="testuser", session_key="any", enable_wandb=False, enable_terminal_redering=False)
     common.write_text(json.dumps(config, indent=2))
     return root
 
 
-@pytest.mark.parametrize("env_name", ["nqos_split", "qos_steer", "network_slicing", "rmcat"])
+@pytest.mark.parametrize("env_name", ["nqos_split", "qos_steer", "network_slicing", "rmcat", "custom"])
 @pytest.mark.parametrize("agent", ["", "system_default"])
 def test_unmodified_networkgym_client_runs_full_sessions(client_copy: Path, env_name: str, agent: str) -> None:
     if not (client_copy / "network_gym_client" / "envs" / env_name).is_dir():

@@ -1,7 +1,10 @@
 """``netgym-lite serve``: a NetworkGym-compatible ZeroMQ server with embedded and/or external simulation workers.
 
 ``netgym-lite serve [--port 8088] [--worker-port N] [--no-embedded] [--bind ADDR] [--accounts FILE]
-[--max-message-bytes N] [--worker-wait S] [--worker-reply-timeout S]``
+[--max-message-bytes N] [--worker-wait S] [--worker-reply-timeout S] [--custom module:Factory]``
+
+``--custom`` serves NetworkGym's ``custom`` env in-process with the user's own simulation (a
+:class:`~netgym_lite.ipc.custom.CustomSimulation`), for accounts that have no custom worker of their own.
 
 Compiles (or loads) the simulation kernels (unless ``--no-embedded``), then serves NetworkGym's northbound
 protocol on ``--port`` and its southbound protocol (external ``netgym-lite worker`` or NetworkGym workers) on
@@ -85,6 +88,13 @@ def register(subparsers: Any) -> None:
         help="largest message accepted (default 8 MiB); larger ones get an env-error",
     )
     p.add_argument(
+        "--custom",
+        default=None,
+        metavar="MODULE:NAME",
+        help="serve env 'custom' in-process with your own simulation: a CustomSimulation class or factory named "
+        "as package.module:Name or path/to/file.py:Name (accounts with their own custom workers use those)",
+    )
+    p.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -95,6 +105,7 @@ def register(subparsers: Any) -> None:
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run the server until SIGINT/SIGTERM."""
+    from netgym_lite.ipc.custom import load_factory
     from netgym_lite.ipc.zmq_server import DEFAULT_MAX_MESSAGE_BYTES, ZmqServer
 
     handler = logging.StreamHandler(err)
@@ -108,6 +119,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         if max_bytes < 1024:
             raise ConfigError(f"--max-message-bytes={max_bytes} is invalid: allowed an integer >= 1024")
+        custom = load_factory(args.custom) if args.custom is not None else None
+        if custom is not None and args.no_embedded:
+            raise ConfigError("--custom with --no-embedded is invalid: allowed --custom only with embedded workers "
+                              "(run the simulation as 'netgym-lite worker --custom ...' instead)")
         server = ZmqServer(
             args.port,
             bind=args.bind,
@@ -117,6 +132,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             embedded=not args.no_embedded,
             worker_wait_s=args.worker_wait,
             worker_reply_timeout_s=args.worker_reply_timeout,
+            custom=custom,
         )
         server.install_signal_handlers()
         server.start()

@@ -1,7 +1,10 @@
 """``netgym-lite worker``: an external NetworkGym env worker running netgym-lite simulations.
 
 ``netgym-lite worker --server tcp://HOST:8087 [--envs nqos_split] [--session-name admin] [--session-key KEY]
-[--worker-id N] [--hostname NAME]``
+[--worker-id N] [--hostname NAME] [--custom module:Factory]``
+
+With ``--custom`` the worker serves NetworkGym's ``custom`` env with the user's own simulation (a
+:class:`~netgym_lite.ipc.custom.CustomSimulation` named as ``package.module:Name`` or ``path/to/file.py:Name``).
 
 Compiles (or loads) the simulation kernels, connects to a broker's southbound port (``netgym-lite serve``'s worker
 port or a NetworkGym server's), registers with env-hello every 5 s and runs one session at a time until
@@ -36,7 +39,16 @@ def register(subparsers: Any) -> None:
         help="the broker's southbound endpoint, e.g. tcp://127.0.0.1:8087 (serve's --port minus 1)",
     )
     p.add_argument(
-        "--envs", default="nqos_split", help="comma-separated env names to serve (default nqos_split)"
+        "--envs",
+        default=None,
+        help="comma-separated env names to serve (default nqos_split; with --custom: custom)",
+    )
+    p.add_argument(
+        "--custom",
+        default=None,
+        metavar="MODULE:NAME",
+        help="serve env 'custom' with your own simulation: a CustomSimulation class or factory named as "
+        "package.module:Name or path/to/file.py:Name (see netgym_lite.ipc.custom)",
     )
     p.add_argument(
         "--session-name",
@@ -62,6 +74,7 @@ def register(subparsers: Any) -> None:
 
 def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run the worker until SIGINT/SIGTERM."""
+    from netgym_lite.ipc.custom import load_factory
     from netgym_lite.ipc.zmq_worker import ZmqWorker
 
     key = args.session_key if args.session_key is not None else os.environ.get(KEY_ENV_VAR)
@@ -70,7 +83,8 @@ def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"--session-key is missing: allowed --session-key KEY or the {KEY_ENV_VAR} environment "
             "variable (a server without --accounts accepts any non-empty key)"
         )
-    envs = [e.strip() for e in args.envs.split(",") if e.strip()]
+    custom = load_factory(args.custom) if args.custom is not None else None
+    envs = [e.strip() for e in args.envs.split(",") if e.strip()] if args.envs is not None else None
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger("netgym_lite")
@@ -84,6 +98,7 @@ def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             worker_id=args.worker_id,
             envs=envs,
             hostname=args.hostname,
+            custom=custom,
         )
         worker.install_signal_handlers()
         worker.start()

@@ -5,8 +5,9 @@ ipc moves messages; it never imports the models. The Env reaches the simulation 
 """
 
 from netgym_lite.ipc.client import NetworkGymClient
+from netgym_lite.ipc.custom import CustomSimulation
 from netgym_lite.ipc.server import Server
 from netgym_lite.ipc.session import Session
 from netgym_lite.ipc.transport import InProcTransport, Transport, TransportTimeout
 
-__all__ = ["InProcTransport", "NetworkGymClient", "Server", "Session", "Transport", "TransportTimeout"]
+__all__ = ["CustomSimulation", "InProcTransport", "NetworkGymClient", "Server", "Session", "Transport", "TransportTimeout"]

@@ -49,6 +49,11 @@ ACTION_KEYS = (SPLIT_RATIO_KEY, SPLIT_WEIGHT_KEY)
 
 _TIME_LAPSE_KEYS = ("time_lapse_ms", "sim_time_lapse_ms")
 
+#: Keys of NetworkGym's 2023 measurement table (name, unit, start_ts, end_ts, direction, group, cid, user, value)
+#: and of its actions (``split_ratio`` per ``cid`` with ``end_ts``), whose records nest ``{"user": [...],
+#: "value": [...]}`` under the key ``""``. Out of scope (design.md §4): named in the error, never parsed.
+TABLE_2023_KEYS = frozenset({"", "cid", "user", "start_ts", "end_ts", "group", "direction", "unit"})
+
 
 # ----------------------------------------------------------------------------------------------- builders
 def env_start(env_config: Mapping[str, Any]) -> dict:
@@ -162,6 +167,11 @@ def validate_record(record: object, where: str = "record") -> None:
         raise ProtocolError(f"{where}={record!r} is invalid: allowed a dict with keys {RECORD_KEYS}")
     missing = [k for k in RECORD_KEYS if k not in record]
     if missing:
+        if TABLE_2023_KEYS & record.keys():
+            raise ProtocolError(
+                f"{where} has keys {sorted(record)}: that is NetworkGym's 2023 measurement-table format (cid, user, "
+                f"a nested '' column), not supported: allowed records with exactly the keys {RECORD_KEYS}"
+            )
         raise ProtocolError(f"{where} lacks {missing}: a record has exactly the keys {RECORD_KEYS}")
     extra = [k for k in record if k not in RECORD_KEYS]
     if extra:
@@ -371,6 +381,17 @@ def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str,
 _ACTION_PARSERS = {SPLIT_RATIO_KEY: _parse_split_ratio, SPLIT_WEIGHT_KEY: _parse_split_weight}
 
 
+def missing_ts_error(record: Mapping[str, Any], where: str, last_ts: int | float | None) -> NetgymError:
+    """The error for an action record without ``ts``: NetworkGym's 2023 action format is named as such."""
+    if TABLE_2023_KEYS & record.keys():
+        return ActionError(
+            f"{where} has keys {sorted(record)}: that is NetworkGym's 2023 action format (per-cid records with "
+            "end_ts and a nested {user, value}), not supported: allowed a copy of a measurement record "
+            "{source, name, id, ts, value} with its own name and value"
+        )
+    return ProtocolError(f"{where} has no ts: allowed the ts of the last measurement ({last_ts})")
+
+
 def parse_action(action_list: object, *, num_users: int, last_ts: int | float | None,
                  links: tuple[str, ...] = ("wifi", "lte")) -> np.ndarray:
     """Turn an env-action's ``action_list`` into per-user Wi-Fi shares (float64 array, NaN = no action).
@@ -405,7 +426,7 @@ def parse_action(action_list: object, *, num_users: int, last_ts: int | float | 
         if not isinstance(rec, Mapping):
             raise ActionError(f"{where}={rec!r} is invalid: allowed an action record (dict)")
         if "ts" not in rec:
-            raise ProtocolError(f"{where} has no ts: allowed the ts of the last measurement ({last_ts})")
+            raise missing_ts_error(rec, where, last_ts)
         ts = rec["ts"]
         if last_ts is not None and (not _is_number(ts) or float(ts) != float(last_ts)):
             raise ProtocolError(

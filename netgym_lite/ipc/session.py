@@ -7,7 +7,9 @@ L = ``steps_per_episode`` measurements:
   advance it once and send measurement 1, whose ts is ``measurement_start_time_ms + interval`` (1100 by
   default; interval = measurement interval + guard);
 * each ``env-action`` → check its ts echoes the last measurement's ts, parse it into per-user Wi-Fi shares
-  (NaN = system default; slicing: RBG caps per slice, rmcat: a sending rate per flow), apply them, advance one interval and send the next measurement (ts + interval);
+  (NaN = system default; slicing: RBG caps per slice, rmcat: a sending rate per flow), apply them, advance one
+  interval and send the next measurement (ts + interval); a simulation with ``apply_action_list`` (a custom one,
+  :mod:`netgym_lite.ipc.custom`) reads the records itself;
 * after exactly L·E measurements the session ends (env-end, kept internal); later actions get env-error
   "session ended".
 
@@ -26,7 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from netgym_lite.config_types import ScenarioConfig
-from netgym_lite.errors import NetgymError, ProtocolError, SessionEnded
+from netgym_lite.errors import NetgymError, ProtocolError, SessionEnded, SimulationError
 from netgym_lite.ipc import messages as m
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,7 @@ class Session:
         self.end_message: dict | None = None
         self.last_activity_s = clock()
         self._fail_reason = ""
+        self._apply_action_list: Callable[[Any, int | None], None] | None = None
 
     # ------------------------------------------------------------------------------------------ queries
     @property
@@ -142,11 +145,22 @@ class Session:
             raise ProtocolError(
                 f"type={mtype!r} is invalid from a client: allowed {m.ENV_START!r} or {m.ENV_ACTION!r}"
             )
+        except SimulationError as e:  # the simulation itself failed: the session cannot go on
+            return [self._fail(str(e))]
         except NetgymError as e:
             return [m.env_error(e)]
         except Exception as e:  # a fault in one session must never reach the server or other sessions
             log.exception("session %s: internal error", self.identity)
             return [self._fail(f"internal error: {type(e).__name__}: {e}")]
+
+    def close(self) -> None:
+        """Release the simulation: calls its optional ``close()`` (custom simulations); safe to call twice."""
+        close = getattr(self.sim, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                log.exception("session %s: closing the simulation failed", self.identity)
 
     def _fail(self, reason: str) -> dict:
         self.state = FAILED
@@ -168,6 +182,7 @@ class Session:
             raise
         self.cfg = cfg
         self.sim = self._sim_factory(cfg)
+        self._apply_action_list = getattr(self.sim, "apply_action_list", None)
         self.state = RUNNING
         return [self._measure(cfg.measurement_start_time_ms + cfg.step_interval_ms)]
 
@@ -184,7 +199,9 @@ class Session:
         if "action_list" not in msg:
             raise ProtocolError("action_list is missing: an env-action carries one record or a list of records")
         assert self.sim is not None and self.cfg is not None
-        if self.cfg.env == "network_slicing":
+        if self._apply_action_list is not None:  # a simulation that reads the records itself (ipc.custom)
+            self._apply_action_list(msg["action_list"], self.last_ts)
+        elif self.cfg.env == "network_slicing":
             from netgym_lite.ipc.slicing_action import parse_slicing_action
 
             caps = parse_slicing_action(msg["action_list"], num_slices=max(len(self.cfg.slices), 1),

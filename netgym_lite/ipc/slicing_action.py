@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from netgym_lite.errors import ActionError, ProtocolError
-from netgym_lite.ipc.messages import _as_finite, _as_int, _is_number, full_key
+from netgym_lite.ipc.messages import _as_finite, _as_int, _is_number, full_key, missing_ts_error
 
 #: Record name → column of the (S, 3) allocation: dedicated, prioritized, shared RBGs.
 ALLOCATION_NAMES = {"drb_allocation": 0, "prb_allocation": 1, "srb_allocation": 2}
@@ -67,7 +67,7 @@ def parse_slicing_action(action_list: object, *, num_slices: int, last_ts: int |
         if not isinstance(rec, Mapping):
             raise ActionError(f"{where}={rec!r} is invalid: allowed an action record (dict)")
         if "ts" not in rec:
-            raise ProtocolError(f"{where} has no ts: allowed the ts of the last measurement ({last_ts})")
+            raise missing_ts_error(rec, where, last_ts)
         ts = rec["ts"]
         if last_ts is not None and (not _is_number(ts) or float(ts) != float(last_ts)):
             raise ProtocolError(f"{where}.ts={ts!r} is stale: allowed only the ts of the last measurement sent "

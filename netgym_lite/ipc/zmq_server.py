@@ -8,7 +8,9 @@ authenticate) and an authenticator answering ZAP requests on ``inproc://zeromq.z
   is handed to :meth:`netgym_lite.ipc.server.Server.handle` — the very object the in-memory transport drives — so
   the simulation runs inside the broker loop and the session is exactly the in-memory one (same seed, same
   records). With neither free, the env-start waits up to ``worker_wait_s`` for a worker, then gets
-  ``no-available-worker``. Later messages follow their session.
+  ``no-available-worker``. Later messages follow their session. Env ``"custom"`` goes to the client's own account's
+  custom workers (NetworkGym's rule, below); the embedded worker serves it only when the server has a ``custom``
+  simulation (:mod:`netgym_lite.ipc.custom`) and the account has no custom worker of its own registered.
 * southbound (external workers, ``worker_port``, by default ``port - 1`` as NetworkGym pairs 8088/8087): a worker
   (``netgym-lite worker`` or NetworkGym's own) registers with env-hello ``[b"", json]``; the server forwards
   ``[worker, client_identity, json]`` and relays the worker's ``[client_identity, json]`` measurements and errors
@@ -77,10 +79,17 @@ from typing import Any
 
 from netgym_lite.errors import ConfigError, NetgymError, ProtocolError
 from netgym_lite.ipc import messages as m
+from netgym_lite.ipc.custom import CustomFactory
 from netgym_lite.ipc.server import Server
 from netgym_lite.ipc.service import LoopService
 from netgym_lite.ipc.session import ConfigParser, SimFactory
-from netgym_lite.ipc.southbound import ADMIN_ACCOUNT, WORKER_IDLE_TIMEOUT_S, WorkerRegistry, worker_account
+from netgym_lite.ipc.southbound import (
+    ADMIN_ACCOUNT,
+    CUSTOM_ENV,
+    WORKER_IDLE_TIMEOUT_S,
+    WorkerRegistry,
+    worker_account,
+)
 from netgym_lite.ipc.zmq_transport import encode_message, import_zmq, parse_identity
 
 log = logging.getLogger(__name__)
@@ -319,6 +328,9 @@ class ZmqServer(LoopService):
         ended_session_ttl_s: how long a finished or failed session is remembered (for its error messages).
         poll_interval_s: longest the loop sleeps between housekeeping rounds (stop flag, idle sessions).
         sim_factory, config_parser: passed to :class:`~netgym_lite.ipc.server.Server` (tests use fakes).
+        custom: a factory of :class:`~netgym_lite.ipc.custom.CustomSimulation` run by the embedded worker for env
+            ``"custom"`` (only when ``embedded``), for any account that has no custom worker registered (an account
+            with its own custom workers always waits for one of them, as NetworkGym routes "custom").
         warm: run :func:`warm_up` before binding (only when ``embedded``).
 
     Attributes:
@@ -348,6 +360,7 @@ class ZmqServer(LoopService):
         poll_interval_s: float = 0.05,
         sim_factory: SimFactory | None = None,
         config_parser: ConfigParser | None = None,
+        custom: CustomFactory | None = None,
         warm: bool = True,
     ) -> None:
         self._zmq = import_zmq()
@@ -377,6 +390,9 @@ class ZmqServer(LoopService):
         ):
             if not isinstance(value, (int, float)) or not value >= 0:
                 raise ConfigError(f"{name}={value!r} is invalid: allowed a number of seconds >= 0")
+        if custom is not None and not embedded:
+            raise ConfigError("custom with embedded=False is invalid: allowed a custom simulation only with embedded "
+                              "workers (run it on an external worker: ZmqWorker(custom=...))")
         if accounts is not None and not isinstance(accounts, Mapping):
             accounts = load_accounts(accounts)
         self.accounts: dict[str, Account] | None = dict(accounts) if accounts is not None else None
@@ -396,7 +412,7 @@ class ZmqServer(LoopService):
         self._sim_factory = sim_factory
         self._config_parser = config_parser
         self._warm = warm and self.embedded
-        self.server = Server(sim_factory, config_parser)
+        self.server = Server(sim_factory, config_parser, custom=custom)
         self.workers = WorkerRegistry(admin_account, float(worker_idle_timeout_s))
         self.pending: list[_PendingStart] = []
         self.freed: list[tuple[str, str]] = []
@@ -813,7 +829,8 @@ class ZmqServer(LoopService):
         env_name = self.workers.env_name(ident.split("-", 1)[0], env)
         if self._assign(ident_b, payload, env_name):
             return
-        if self.embedded:
+        if self.embedded and (env != CUSTOM_ENV or (self.server.custom is not None
+                                                    and not self.workers.serves(env_name))):
             for reply in self.server.handle(ident, msg):
                 self._send(ident_b, reply)
             return

@@ -21,6 +21,10 @@ design.md §4). Frames, as the worker's DEALER sees them:
 * a session whose client sends nothing for its ``max_wait_time_for_action_ms`` ends with an env-error; a lost
   connection to the broker (ZMTP heartbeats, 0.5 s / 1.2 s) ends a running session, since the broker has given it up.
 
+With ``custom=Factory`` (``netgym-lite worker --custom module:Factory``) the sessions run the user's own
+simulation instead (:mod:`netgym_lite.ipc.custom`) and the worker registers for ``custom``, which NetworkGym's rule
+gives to the worker's own account only (a non-admin account's env list becomes ``<account>-custom``).
+
 It compiles the simulation kernels before it registers, so the first measurement follows an env-start at once.
 SIGINT/SIGTERM (:meth:`ZmqWorker.install_signal_handlers`) stop it; a running session's client gets env-error
 "worker shutting down". Every wait has a timeout; nothing blocks on a send (the socket has ``ZMQ_IMMEDIATE`` set and
@@ -39,6 +43,7 @@ from typing import Any
 
 from netgym_lite.errors import ConfigError, ProtocolError
 from netgym_lite.ipc import messages as m
+from netgym_lite.ipc.custom import CUSTOM_ENV, CustomFactory, session_options
 from netgym_lite.ipc.service import LoopService
 from netgym_lite.ipc.session import ENDED, ConfigParser, Session, SimFactory
 from netgym_lite.ipc.zmq_transport import encode_message, import_zmq
@@ -78,10 +83,13 @@ class ZmqWorker(LoopService):
             its admin account's workers serve named envs (default "admin").
         session_key: the PLAIN password.
         worker_id: this worker's number; the identity is ``f"{session_name}-{worker_id}-{hostname}"``.
-        envs: the env names to register for (each one netgym-lite supports).
+        envs: the env names to register for (each one netgym-lite supports; default ``["nqos_split"]``, or
+            ``["custom"]`` with ``custom``).
         hostname: the identity's last part (default: this machine's host name).
         hello_interval_s: env-hello period while idle.
         sim_factory, config_parser: passed to every :class:`Session` (tests use fakes).
+        custom: a factory of :class:`~netgym_lite.ipc.custom.CustomSimulation`: the worker then serves env
+            ``"custom"`` with it (NetworkGym's custom env; no kernels to warm up).
         warm: compile/load the simulation kernels before registering.
         poll_interval_s: longest sleep between checks of the stop flag.
 
@@ -97,11 +105,12 @@ class ZmqWorker(LoopService):
         session_name: str = "admin",
         session_key: str,
         worker_id: int = 0,
-        envs: Sequence[str] = ("nqos_split",),
+        envs: Sequence[str] | None = None,
         hostname: str | None = None,
         hello_interval_s: float = HELLO_INTERVAL_S,
         sim_factory: SimFactory | None = None,
         config_parser: ConfigParser | None = None,
+        custom: CustomFactory | None = None,
         warm: bool = True,
         poll_interval_s: float = 0.1,
     ) -> None:
@@ -116,8 +125,8 @@ class ZmqWorker(LoopService):
             )
         if isinstance(worker_id, bool) or not isinstance(worker_id, int) or worker_id < 0:
             raise ConfigError(f"worker_id={worker_id!r} is invalid: allowed an integer >= 0")
-        envs = list(envs)
-        known = supported_envs()
+        envs = list(envs) if envs is not None else ([CUSTOM_ENV] if custom is not None else ["nqos_split"])
+        known = (CUSTOM_ENV,) if custom is not None else supported_envs()
         bad = [e for e in envs if e not in known]
         if not envs or bad:
             raise ConfigError(f"envs={envs!r} is invalid: allowed a non-empty list of {', '.join(known)}")
@@ -134,6 +143,10 @@ class ZmqWorker(LoopService):
         self._sim_factory = sim_factory
         self._config_parser = config_parser
         self._warm = warm
+        if custom is not None:
+            options = session_options(custom)
+            self._sim_factory, self._config_parser = options["sim_factory"], options["config_parser"]
+            self._warm = False
         self._hello = json.dumps(
             {"type": m.ENV_HELLO, "env_list": envs, "netgym_lite": _version()}, separators=(",", ":")
         ).encode("utf-8")
@@ -149,6 +162,7 @@ class ZmqWorker(LoopService):
         self._monitor: Any = None
         self._thread: threading.Thread | None = None
         self._next_hello = 0.0
+        self._hello_on_connection = False  # a hello went out on the current connection
         self.auth_failed = False
 
     # ------------------------------------------------------------------------------------------ lifecycle
@@ -220,6 +234,7 @@ class ZmqWorker(LoopService):
         now = time.monotonic()
         if self._send([b"", self._hello]):
             self.hellos_sent += 1
+            self._hello_on_connection = True
             self._next_hello = now + self.hello_interval_s
         else:  # not connected yet: try again soon (a handshake event also triggers one)
             self._next_hello = now + min(0.2, self.hello_interval_s)
@@ -229,6 +244,8 @@ class ZmqWorker(LoopService):
             self.sessions_completed += 1
         else:
             self.sessions_aborted += 1
+        if self.session is not None:
+            self.session.close()
         self.session = None
         self.client = None
         self._say_hello()
@@ -281,8 +298,10 @@ class ZmqWorker(LoopService):
             event = parse_monitor_message(self._monitor.recv_multipart(zmq.NOBLOCK))
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.auth_failed = False
-                if self.session is None:
-                    self._say_hello()  # register at once on every (re)connection
+                # register at once on every (re)connection, unless the loop's first hello already went out on it:
+                # a second hello could cross an env-start and read as "worker restarted" at the broker
+                if self.session is None and not self._hello_on_connection:
+                    self._say_hello()
             elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 self.auth_failed = True
                 log.error(
@@ -290,7 +309,10 @@ class ZmqWorker(LoopService):
                     self.server,
                     self.session_name,
                 )
-            elif event["event"] == zmq.EVENT_DISCONNECTED and self.session is not None:
+            elif event["event"] == zmq.EVENT_DISCONNECTED:
+                self._hello_on_connection = False
+                if self.session is None:
+                    continue
                 log.warning(
                     "lost the connection to %s: the running session of %r is abandoned",
                     self.server,
@@ -392,6 +414,7 @@ class ZmqWorker(LoopService):
         if self.session is not None and self.client is not None:
             self._reply(self.client, m.env_error(SHUTDOWN_MESSAGE))
             self.sessions_aborted += 1
+            self.session.close()
             self.session = None
         if self._sock is not None:
             try:
