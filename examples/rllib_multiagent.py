@@ -7,7 +7,8 @@ Every option is a field of :class:`Args` below, given on the command line as ``-
 The env is :func:`netgym_lite.multiagent.traffic_mgmt_parallel_env` (agents ``user_1`` … ``user_N``, each
 observing its own [LTE max rate, Wi-Fi max rate, throughput] in Mbps and choosing its own Wi-Fi share; reward:
 its own utility plus ``shared_weight`` × the global one), wrapped by RLlib's ``ParallelPettingZooEnv`` into an
-RLlib ``MultiAgentEnv``. ``--policies shared`` trains one policy for all users (parameter sharing: every user's
+RLlib ``MultiAgentEnv`` (``netgym_lite.agents.rllib.make_multiagent_env``: the creator lives in the package so
+that remote env runners can import it). ``--policies shared`` trains one policy for all users (parameter sharing: every user's
 experience trains it); ``--policies independent`` one policy per user. ``--num-env-runners K`` samples on K Ray
 actors (0: in this process); ``--address`` joins an existing Ray cluster instead of starting a local one.
 """
@@ -58,29 +59,18 @@ class Args:
     """directory to save the trained algorithm to (empty: no checkpoint)"""
 
 
-ENV_NAME = "netgym-lite-traffic-mgmt-multiagent"
-
-
-def make_multiagent_env(env_config: dict[str, Any]) -> Any:
-    """RLlib's env creator: TrafficMgmt's PettingZoo face under RLlib's ParallelPettingZooEnv."""
-    from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
-
-    from netgym_lite.multiagent import traffic_mgmt_parallel_env
-
-    return ParallelPettingZooEnv(traffic_mgmt_parallel_env(**env_config))
-
-
 def build_config(args: Args) -> Any:
     """The PPO config: the env, one policy per ``--policies`` choice, the network and the batch sizes."""
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-    from ray.tune.registry import register_env
+
+    from netgym_lite.agents.rllib import register_multiagent_env
 
     if args.policies not in ("shared", "independent"):
         raise ValueError(f"--policies {args.policies!r} is invalid: allowed shared or independent")
-    register_env(ENV_NAME, make_multiagent_env)
+    env_name = register_multiagent_env()  # ParallelPettingZooEnv(traffic_mgmt_parallel_env(**env_config))
     agents = [f"user_{u + 1}" for u in range(args.num_users)]
     if args.policies == "shared":
         policies = {"shared"}
@@ -96,7 +86,7 @@ def build_config(args: Args) -> Any:
     model = DefaultModelConfig(fcnet_hiddens=[args.hidden, args.hidden])
     return (
         PPOConfig()
-        .environment(ENV_NAME, env_config={
+        .environment(env_name, env_config={
             "scenario": args.scenario,
             "num_users": args.num_users,
             "steps_per_episode": args.steps_per_episode,

@@ -37,6 +37,7 @@ RLLIB_EXTRA_HINT = "pip install 'netgym-lite[rllib]' (Ray RLlib; pip install tor
 RLLIB_ALGOS = ("PPO",)
 #: The name netgym-lite's env creator is registered under in Ray's registry (visible to every runner).
 RLLIB_ENV_NAME = "netgym-lite-vector"
+RLLIB_MULTIAGENT_ENV_NAME = "netgym-lite-traffic-mgmt-multiagent"
 #: Custom metric keys (under ``result["env_runners"]``) logged by :class:`EpisodeSources`.
 EPISODES_BY_RUNNER = "episodes_by_env_runner"
 SESSION_SEEDS_BY_RUNNER = "session_seeds_by_env_runner"
@@ -91,6 +92,26 @@ def register_rllib_env() -> str:
 
     register_env(RLLIB_ENV_NAME, make_env_runner_env)
     return RLLIB_ENV_NAME
+
+
+def make_multiagent_env(env_config: dict[str, Any]) -> Any:
+    """RLlib's env creator for multi-agent training: TrafficMgmt's PettingZoo face
+    (:func:`netgym_lite.multiagent.traffic_mgmt_parallel_env`, constructor arguments from ``env_config``) under
+    RLlib's ``ParallelPettingZooEnv``, which makes it an RLlib ``MultiAgentEnv``. Needs the extra ``multiagent``
+    too. Defined here (not in a script) so that remote env runners can import it by name."""
+    from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+
+    from netgym_lite.multiagent import traffic_mgmt_parallel_env
+
+    return ParallelPettingZooEnv(traffic_mgmt_parallel_env(**env_config))
+
+
+def register_multiagent_env() -> str:
+    """Register :func:`make_multiagent_env` with Ray's registry; returns its name for ``config.environment``."""
+    from ray.tune.registry import register_env
+
+    register_env(RLLIB_MULTIAGENT_ENV_NAME, make_multiagent_env)
+    return RLLIB_MULTIAGENT_ENV_NAME
 
 
 def episode_sources_callback() -> type:

@@ -9,7 +9,8 @@ instance with ``K + 1`` CPUs (one per env runner, one for the driver, where the 
 the end; with one it joins that cluster. Each of the K runners steps ``gymnasium.make_vec(id, num_envs=M,
 vectorization_mode="vector_entry_point")`` (:mod:`netgym_lite.agents.rllib` says how), observations flattened.
 One line per iteration on stderr (iteration, env steps sampled, episode return mean), the final metrics on
-stdout, and the algorithm's checkpoint written to ``--save`` (default ``rllib_checkpoint``; its path printed).
+stdout, and the algorithm's checkpoint written to ``--save`` (default ``rllib_checkpoint``; its path printed)
+with a metadata file beside it (``DIR.json``: flags, final metrics, episodes and session seeds per env runner).
 ``--hp`` sets PPO's ``train_batch_size`` (env steps per iteration, default 4000), ``minibatch_size`` (128),
 ``num_epochs`` (30), ``lr`` (3e-4), ``hidden`` (MLP layer sizes, [64, 64]) and ``rollout_fragment_length``.
 """
@@ -17,6 +18,7 @@ stdout, and the algorithm's checkpoint written to ``--save`` (default ``rllib_ch
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import time
@@ -120,6 +122,17 @@ def iteration_summary(result: dict[str, Any]) -> tuple[int, int, float]:
     return int(runners.get(NUM_ENV_STEPS_SAMPLED, 0)), int(total), float(ret)
 
 
+def episode_sources(result: dict[str, Any]) -> tuple[dict[str, int], dict[str, set[int]]]:
+    """(episodes completed per env runner index, session seeds seen per env runner index) of one ``train()``
+    result, from the metrics :func:`~netgym_lite.agents.rllib.episode_sources_callback` logs."""
+    from netgym_lite.agents.rllib import EPISODES_BY_RUNNER, SESSION_SEEDS_BY_RUNNER
+
+    runners = result.get("env_runners", {})
+    episodes = {str(k): int(v) for k, v in runners.get(EPISODES_BY_RUNNER, {}).items()}
+    seeds = {str(k): {int(s) for s in v} for k, v in runners.get(SESSION_SEEDS_BY_RUNNER, {}).items()}
+    return episodes, seeds
+
+
 def cmd_train_rllib(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Build PPO over the env runners, train for the iterations or timesteps, checkpoint, print metrics."""
     from netgym_lite import ENV_IDS_BY_NAME
@@ -151,6 +164,8 @@ def cmd_train_rllib(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         algo = config.build_algo()
         build_s = time.perf_counter() - t0
         iteration, total, ret = 0, 0, math.nan
+        episodes: dict[str, int] = {}
+        seeds: dict[str, set[int]] = {}
         t0 = time.perf_counter()
         while (args.iterations is not None and iteration < args.iterations) or (
             args.timesteps is not None and total < args.timesteps
@@ -159,6 +174,11 @@ def cmd_train_rllib(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             result = algo.train()
             iteration += 1
             sampled, total, ret = iteration_summary(result)
+            new_episodes, new_seeds = episode_sources(result)
+            for runner, n in new_episodes.items():
+                episodes[runner] = episodes.get(runner, 0) + n
+            for runner, s in new_seeds.items():
+                seeds.setdefault(runner, set()).update(s)
             if not args.quiet:
                 err.write(f"iteration {iteration}: {sampled:,} env steps sampled ({total:,} in total), "
                           f"episode return mean {ret:.4f}, {time.perf_counter() - t_it:.1f} s\n")
@@ -167,6 +187,16 @@ def cmd_train_rllib(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         save = Path(args.save or DEFAULT_SAVE).resolve()
         save.mkdir(parents=True, exist_ok=True)
         checkpoint = algo.save_to_path(str(save))
+        meta = save.with_name(save.name + ".json")
+        meta.write_text(json.dumps({
+            "backend": "rllib", "algo": args.algo, "env": args.env, "env_config": env_config,
+            "num_env_runners": args.num_env_runners, "envs_per_runner": args.envs_per_runner, "seed": args.seed,
+            "hp": hp, "iterations": iteration, "env_steps": total, "wall_s": wall,
+            "episode_return_mean": None if math.isnan(ret) else ret,
+            "episodes_by_env_runner": dict(sorted(episodes.items())),
+            "session_seeds_by_env_runner": {k: sorted(v) for k, v in sorted(seeds.items())},
+            "checkpoint": str(checkpoint),
+        }, indent=2) + "\n")
     finally:
         if algo is not None:
             algo.stop()
@@ -176,6 +206,8 @@ def cmd_train_rllib(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"netgym-lite train: RLlib {args.algo} on {args.env}, {args.num_env_runners} env runners x "
         f"{args.envs_per_runner} envs (native vector env); {iteration} iterations, {total:,} env steps in "
         f"{wall:.1f} s ({total / max(wall, 1e-9):,.0f} env steps/s; build {build_s:.1f} s); "
-        f"episode return mean {ret:.4f}\ncheckpoint saved to {checkpoint}\n"
+        f"episode return mean {ret:.4f}\nepisodes completed by env runner: "
+        f"{', '.join(f'{k}: {v}' for k, v in sorted(episodes.items())) or 'none'}\n"
+        f"checkpoint saved to {checkpoint} (metadata {meta})\n"
     )
     return 0
