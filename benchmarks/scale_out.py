@@ -9,8 +9,9 @@ of M sub-envs, 4 users, the policy's MLP 64x64 on one torch thread) and measures
   calling ``sample(num_timesteps=...)``, the call ``Algorithm.train`` makes); env steps/s over the K runners,
   fastest of ``--repeats`` rounds after a warm-up round, and per runner;
 * **training iteration**: ``Algorithm.train()`` with a ``--train-batch`` env-step batch and PPO's default
-  minibatch (128) for ``--epochs`` epochs: env steps/s of whole iterations (sampling + learner), and the
-  learner's share (the iteration's time minus its sampling time at the measured rate).
+  minibatch (128) for ``--epochs`` epochs, after one warm-up iteration: env steps/s of whole iterations, and
+  RLlib's own timers of the sampling and the learner update (the learner runs in the driver, torch on one
+  thread).
 
 A first row times the native vector env alone in this process (random actions, no policy, no Ray): the ceiling
 one runner's sampling could reach. Results go to ``benchmarks/results/scale_out.{json,md}`` (and ``.png`` with
@@ -80,14 +81,16 @@ def measure_runners(k: int, args: argparse.Namespace, env_config: dict[str, Any]
         rounds = [sample_round() for _ in range(args.repeats)]
         steps, wall = max(rounds, key=lambda r: r[0] / r[1])
         sample_rate = steps / wall
-        iters = []
+        algo.train()  # warm-up iteration: also flushes the steps of the sampling rounds from the metrics
+        iters, learner, sampling = [], [], []
         for _ in range(args.iterations):
             t = time.perf_counter()
             result = algo.train()
             iters.append((int(result["env_runners"]["num_env_steps_sampled"]), time.perf_counter() - t))
+            learner.append(float(result["timers"]["learner_update_timer"]))
+            sampling.append(float(result["timers"]["env_runner_sampling_timer"]))
         train_steps = sum(s for s, _ in iters)
         train_wall = sum(w for _, w in iters)
-        learner_s = max(train_wall / len(iters) - (train_steps / len(iters)) / sample_rate, 0.0)
     finally:
         algo.stop()
     return {
@@ -102,7 +105,8 @@ def measure_runners(k: int, args: argparse.Namespace, env_config: dict[str, Any]
         "train_steps": train_steps,
         "train_wall_s": train_wall,
         "train_steps_per_s": train_steps / train_wall,
-        "learner_s_per_iteration": learner_s,
+        "learner_s_per_iteration": sum(learner) / len(learner),
+        "sampling_s_per_iteration": sum(sampling) / len(sampling),
     }
 
 
@@ -116,14 +120,14 @@ def markdown(res: dict[str, Any]) -> str:
         f"Native vector env alone in one process (random actions, no policy, no Ray): "
         f"{res['vector_env_alone_steps_per_s']:,.0f} env steps/s.",
         "",
-        "| env runners | sampled env steps/s | per runner | train iteration env steps/s | learner s / iteration "
-        f"({res['train_batch']} steps, {res['epochs']} epochs) |",
-        "|---:|---:|---:|---:|---:|",
+        f"| env runners | sampled env steps/s | per runner | PPO iteration env steps/s ({res['train_batch']} steps, "
+        f"{res['epochs']} epochs) | sampling s / iteration | learner s / iteration |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         out.append(
             f"| {r['env_runners']} | {r['sample_steps_per_s']:,.0f} | {r['sample_steps_per_s_per_runner']:,.0f} | "
-            f"{r['train_steps_per_s']:,.0f} | {r['learner_s_per_iteration']:.2f} |"
+            f"{r['train_steps_per_s']:,.0f} | {r['sampling_s_per_iteration']:.2f} | {r['learner_s_per_iteration']:.2f} |"
         )
     return "\n".join(out)
 
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--runners", nargs="+", type=int, default=None, help="env runner counts (default 1 2 4)")
     ap.add_argument("--envs-per-runner", type=int, default=8, help="sub-envs per runner (default 8)")
     ap.add_argument("--steps", type=int, default=None, help="env steps each runner samples per round (default 800)")
-    ap.add_argument("--repeats", type=int, default=3, help="timed sampling rounds, fastest kept (default 3)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed sampling rounds, fastest kept (default 5)")
     ap.add_argument("--train-batch", type=int, default=None, help="env steps per training iteration (default 2000)")
     ap.add_argument("--epochs", type=int, default=None, help="PPO epochs per iteration (default 5)")
     ap.add_argument("--iterations", type=int, default=None, help="training iterations timed (default 2)")
@@ -211,8 +215,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rows.append(row)
             print(f"{k} env runners: sampling {row['sample_steps_per_s']:,.0f} env steps/s "
                   f"({row['sample_steps_per_s_per_runner']:,.0f} per runner), whole iterations "
-                  f"{row['train_steps_per_s']:,.0f} env steps/s, learner {row['learner_s_per_iteration']:.2f} s "
-                  f"per iteration (build {row['build_s']:.1f} s)", flush=True)
+                  f"{row['train_steps_per_s']:,.0f} env steps/s (sampling {row['sampling_s_per_iteration']:.2f} s, learner "
+                  f"{row['learner_s_per_iteration']:.2f} s per iteration) (build {row['build_s']:.1f} s)", flush=True)
     finally:
         ray.shutdown()
     res["rows"] = rows

@@ -12,7 +12,8 @@ One line per iteration on stderr (iteration, env steps sampled, episode return m
 stdout, and the algorithm's checkpoint written to ``--save`` (default ``rllib_checkpoint``; its path printed)
 with a metadata file beside it (``DIR.json``: flags, final metrics, episodes and session seeds per env runner).
 ``--hp`` sets PPO's ``train_batch_size`` (env steps per iteration, default 4000), ``minibatch_size`` (128),
-``num_epochs`` (30), ``lr`` (3e-4), ``hidden`` (MLP layer sizes, [64, 64]) and ``rollout_fragment_length``.
+``num_epochs`` (10, as SB3's PPO; RLlib's own default is 30), ``lr`` (3e-4), ``hidden`` (MLP layer sizes,
+[64, 64]) and ``rollout_fragment_length`` ("auto": the batch split evenly over runners and sub-envs).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from netgym_lite.errors import ConfigError
 RLLIB_HP_DEFAULTS: dict[str, Any] = {
     "train_batch_size": 4000,
     "minibatch_size": 128,
-    "num_epochs": 30,
+    "num_epochs": 10,
     "lr": 3e-4,
     "hidden": [64, 64],
     "rollout_fragment_length": "auto",
