@@ -42,9 +42,9 @@ class Args:
     num_env_runners: int = 1
     """Ray actors sampling the env (0: sample in this process)"""
     train_batch_size: int = 1000
-    """agent steps per iteration (over all agents)"""
+    """env steps per iteration (each one an agent step of every user)"""
     minibatch_size: int = 128
-    """PPO minibatch (agent steps)"""
+    """PPO minibatch"""
     num_epochs: int = 5
     """PPO epochs per iteration"""
     hidden: int = 64
@@ -128,8 +128,6 @@ def main(args: Args) -> dict[str, Any]:
             summary = {
                 "iteration": it,
                 "env_steps": int(result.get("num_env_steps_sampled_lifetime", 0)),
-                "agent_steps": int(result.get("num_agent_steps_sampled_lifetime", {}).get("__all__", 0))
-                if isinstance(result.get("num_agent_steps_sampled_lifetime"), dict) else 0,
                 "episode_return_mean": float(runners.get("episode_return_mean", math.nan)),
                 "agent_return_means": {k: float(v) for k, v in sorted(per_agent.items())},
                 "wall_s": time.perf_counter() - t0,
