@@ -206,8 +206,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"load average {os.getloadavg()}", flush=True)
     res["vector_env_alone_steps_per_s"] = vector_env_alone(args.envs_per_runner, max(args.steps, 80), env_config)
     print(f"vector env alone: {res['vector_env_alone_steps_per_s']:,.0f} env steps/s", flush=True)
-    ray.init(num_cpus=max(args.runners) + 1, include_dashboard=False, log_to_driver=False,
-             object_store_memory=256 * 1024**2)
+    started = not ray.is_initialized()  # a caller's Ray (the test's) is used as it is
+    if started:
+        ray.init(num_cpus=max(args.runners) + 1, include_dashboard=False, log_to_driver=False,
+                 object_store_memory=256 * 1024**2)
     rows = []
     try:
         for k in args.runners:
@@ -218,7 +220,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"{row['train_steps_per_s']:,.0f} env steps/s (sampling {row['sampling_s_per_iteration']:.2f} s, learner "
                   f"{row['learner_s_per_iteration']:.2f} s per iteration) (build {row['build_s']:.1f} s)", flush=True)
     finally:
-        ray.shutdown()
+        if started:
+            ray.shutdown()
     res["rows"] = rows
     res["load_avg_end"] = os.getloadavg()[0]
     text = markdown(res)

@@ -108,3 +108,18 @@ def test_rllib_multiagent_example_trains_one_iteration_on_the_pettingzoo_face(lo
     # one policy per user, each with episodes of its own
     assert set(summary["agent_return_means"]) == {"user_1", "user_2"}
     assert (tmp_path / "ma" / "rllib_checkpoint.json").is_file()
+
+
+def test_scale_out_benchmark_measures_each_runner_count(local_ray, tmp_path, capsys) -> None:
+    spec = importlib.util.spec_from_file_location("scale_out", EXAMPLE.parents[1] / "benchmarks" / "scale_out.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = bench.main(["--quick", "--runners", "1", "--envs-per-runner", "2", "--out-dir", str(tmp_path)])
+    [row] = res["rows"]
+    assert row["env_runners"] == 1 and row["sample_steps"] >= 40  # 40 env steps asked of the runner
+    assert row["sample_steps_per_s"] == pytest.approx(row["sample_steps"] / row["sample_wall_s"])
+    assert row["train_steps"] >= 64 and row["learner_s_per_iteration"] > 0
+    saved = json.loads((tmp_path / "scale_out_quick.json").read_text())
+    assert saved["rows"][0]["sample_steps"] == row["sample_steps"]
+    assert "| 1 |" in (tmp_path / "scale_out_quick.md").read_text()
+    assert "load average" in capsys.readouterr().out
