@@ -41,6 +41,8 @@ RLLIB_MULTIAGENT_ENV_NAME = "netgym-lite-traffic-mgmt-multiagent"
 #: Custom metric keys (under ``result["env_runners"]``) logged by :class:`EpisodeSources`.
 EPISODES_BY_RUNNER = "episodes_by_env_runner"
 SESSION_SEEDS_BY_RUNNER = "session_seeds_by_env_runner"
+#: Distinct session seeds :class:`EpisodeSources` logs per env runner (the first sessions' ones).
+MAX_SEEDS_LOGGED = 32
 
 
 def import_ray() -> Any:
@@ -117,11 +119,15 @@ def register_multiagent_env() -> str:
 def episode_sources_callback() -> type:
     """An ``RLlibCallback`` class that logs, per env runner, the episodes it completed and the session seeds
     they ran (``result["env_runners"][EPISODES_BY_RUNNER][str(worker_index)]`` and
-    ``[SESSION_SEEDS_BY_RUNNER][str(worker_index)][str(seed)]``, summed over the iteration): which runners
-    really sampled, and that their sessions differ."""
+    ``[SESSION_SEEDS_BY_RUNNER][str(worker_index)][str(seed)]`` for its first :data:`MAX_SEEDS_LOGGED` sessions,
+    counted per iteration): which runners really sampled, and that their sessions differ."""
     from ray.rllib.callbacks.callbacks import RLlibCallback
 
     class EpisodeSources(RLlibCallback):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._seeds: set[str] = set()  # one callback object per env runner process
+
         def on_episode_end(self, *, episode: Any, env_runner: Any = None, metrics_logger: Any = None,
                            **kwargs: Any) -> None:
             if metrics_logger is None or env_runner is None:
@@ -131,7 +137,10 @@ def episode_sources_callback() -> type:
             info = episode.get_infos(-1)
             if isinstance(info, dict) and "session_seed" in info:
                 seed = str(int(info["session_seed"]))
-                metrics_logger.log_value((SESSION_SEEDS_BY_RUNNER, runner, seed), 1, reduce="sum")
+                # RLlib keeps every metric key it has seen: log the first sessions' seeds only
+                if seed in self._seeds or len(self._seeds) < MAX_SEEDS_LOGGED:
+                    self._seeds.add(seed)
+                    metrics_logger.log_value((SESSION_SEEDS_BY_RUNNER, runner, seed), 1, reduce="sum")
 
     return EpisodeSources
 
