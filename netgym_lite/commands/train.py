@@ -1,8 +1,12 @@
-"""``netgym-lite train``: train a Stable-Baselines3 agent on a netgym-lite environment.
+"""``netgym-lite train``: train a Stable-Baselines3 agent (default) or an RLlib one on a netgym-lite environment.
 
-``netgym-lite train --algo PPO|SAC|TD3|DDPG|A2C --env traffic_mgmt --timesteps N --save PATH [--scenario FILE]
-[--obs study|basic] [--steps-per-episode N] [--reward-type T] [--set KEY=VALUE ...] [--hp KEY=VALUE ...] [--seed S]
-[--torch-threads N] [--no-check] [-q]``
+``netgym-lite train [--backend sb3] --algo PPO|SAC|TD3|DDPG|A2C --env traffic_mgmt --timesteps N --save PATH
+[--scenario FILE] [--obs study|basic] [--steps-per-episode N] [--reward-type T] [--set KEY=VALUE ...]
+[--hp KEY=VALUE ...] [--seed S] [--torch-threads N] [--no-check] [-q]``
+
+``--backend rllib`` (extra ``rllib``) trains with Ray RLlib over K env runners, each stepping the native vector
+env: :mod:`netgym_lite.commands.train_rllib` documents its flags (``--num-env-runners``, ``--envs-per-runner``,
+``--iterations``, ``--address``); the rest of this docstring is the SB3 backend.
 
 Needs the optional extra ``train`` (Stable-Baselines3 and torch; ``pip install torch==2.13.0`` first for the
 CPU build). The env is first checked with SB3's own ``check_env`` (skip with ``--no-check``), then trained with
@@ -48,7 +52,18 @@ def build_training_env(args: argparse.Namespace) -> Any:
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Check the env, train, save the model and its metadata."""
+    """Check the env, train, save the model and its metadata (``--backend rllib``: :mod:`.train_rllib`)."""
+    if args.backend == "rllib":
+        from netgym_lite.commands.train_rllib import cmd_train_rllib
+
+        return cmd_train_rllib(args, out, err)
+    for flag, value in (("--iterations", args.iterations), ("--num-env-runners", args.num_env_runners),
+                        ("--envs-per-runner", args.envs_per_runner), ("--address", args.address)):
+        if value is not None:
+            raise ConfigError(f"{flag} is invalid with --backend sb3: allowed only with --backend rllib")
+    for flag, value in (("--timesteps", args.timesteps), ("--save", args.save)):
+        if value is None:
+            raise ConfigError(f"{flag} is required with --backend sb3")
     import gymnasium as gym
     import numpy as np
 
@@ -139,14 +154,34 @@ def register(subparsers: Any) -> None:
     from netgym_lite.agents.model_agent import OBSERVATION_KINDS, SB3_ALGOS
     from netgym_lite.config import REWARD_TYPES
 
-    p = subparsers.add_parser("train", help="train a Stable-Baselines3 agent (extra: train)")
-    p.add_argument("--algo", default="PPO", choices=SB3_ALGOS, help="SB3 algorithm (default PPO)")
+    p = subparsers.add_parser(
+        "train", help="train a Stable-Baselines3 agent (extra: train) or an RLlib one (--backend rllib, extra: rllib)"
+    )
+    p.add_argument(
+        "--backend",
+        default="sb3",
+        choices=("sb3", "rllib"),
+        help="sb3 = Stable-Baselines3 in this process (default); rllib = Ray RLlib with env runners, each "
+        "stepping the native vector env (extra rllib)",
+    )
+    p.add_argument(
+        "--algo", default="PPO", choices=SB3_ALGOS, help="algorithm (default PPO; --backend rllib: PPO only)"
+    )
     p.add_argument(
         "--env", default="traffic_mgmt", choices=sorted(ENV_IDS_BY_NAME), help="environment (default traffic_mgmt)"
     )
-    p.add_argument("--timesteps", type=int, required=True, help="environment steps to train for")
     p.add_argument(
-        "--save", required=True, metavar="PATH", help="where to save the model (.zip added if missing)"
+        "--timesteps",
+        type=int,
+        default=None,
+        help="environment steps to train for (required with sb3; rllib: this or --iterations)",
+    )
+    p.add_argument(
+        "--save",
+        default=None,
+        metavar="PATH",
+        help="where to save the model (sb3, required: .zip added if missing; rllib: the checkpoint directory, "
+        "default rllib_checkpoint)",
     )
     p.add_argument(
         "--obs",
@@ -171,9 +206,27 @@ def register(subparsers: Any) -> None:
         "--hp",
         action="append",
         metavar="KEY=VALUE",
-        help="algorithm keyword argument, VALUE as JSON (repeatable), e.g. --hp n_steps=256",
+        help="algorithm keyword argument, VALUE as JSON (repeatable), e.g. --hp n_steps=256; rllib: "
+        "train_batch_size, minibatch_size, num_epochs, lr, hidden, rollout_fragment_length",
     )
-    p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (default 1: fastest here)")
+    p.add_argument(
+        "--torch-threads", type=int, default=1, help="torch CPU threads of the learner (default 1: fastest here)"
+    )
+    rl = p.add_argument_group("--backend rllib")
+    rl.add_argument("--iterations", type=int, default=None, help="training iterations (or --timesteps)")
+    rl.add_argument(
+        "--num-env-runners", type=int, default=None, help="Ray actors sampling the env (default 2; 0: the driver)"
+    )
+    rl.add_argument(
+        "--envs-per-runner", type=int, default=None, help="sub-envs of each runner's native vector env (default 4)"
+    )
+    rl.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="existing Ray cluster (ray://HOST:PORT, HOST:PORT or auto; default $RAY_ADDRESS, else a local "
+        "instance with one CPU per env runner plus one)",
+    )
     p.add_argument("--no-check", action="store_true", help="skip SB3's check_env")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no check_env warnings")
     p.set_defaults(func=cmd_train)
