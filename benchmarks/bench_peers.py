@@ -43,6 +43,7 @@ from netgym_lite.config import load_config
 from netgym_lite.reference import run_reference
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _plot import headless_pyplot  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 from bench_step import sim_rate  # noqa: E402  (the core's sim-s/wall-s, shared with bench_step.py)
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -362,12 +363,8 @@ def render(res: dict[str, Any]) -> str:
 
 def plot(res: dict[str, Any], path: Path) -> bool:
     """Bars: steps/s per simulator at 5 and 30 users (+ ns-3 quoted at 4); sim-s/wall-s vs the reference."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = headless_pyplot()
+    if plt is None:
         return False
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     n = res["num_envs"]

@@ -29,6 +29,7 @@ import csv
 import dataclasses
 import functools
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ import numba
 
 import netgym_lite
 from netgym_lite.errors import NetgymError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _plot import headless_pyplot  # noqa: E402  (the benchmarks' shared plot helper)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 USERS = (4, 16, 64, 100)
@@ -227,12 +231,8 @@ def write_csv(points: list[Point], path: Path) -> None:
 def plot(points: list[Point], path: Path) -> bool:
     """Per env: env steps/s against users (one colour per load; solid single env, dashed native vector env,
     serial), and wall µs per single-env step against packets offered per step (every grid point)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = headless_pyplot()
+    if plt is None:
         return False
     env_ids = list(dict.fromkeys(p.env_id for p in points))
     fig, axes = plt.subplots(2, len(env_ids), figsize=(4.6 * len(env_ids), 7.5), squeeze=False)

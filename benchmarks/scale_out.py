@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ from typing import Any
 import gymnasium as gym
 
 import netgym_lite  # noqa: F401  (registers the ids)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _plot import headless_pyplot  # noqa: E402  (the benchmarks' shared plot helper)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ENV_ID = "netgym-lite/TrafficMgmt-v0"
@@ -134,12 +138,8 @@ def markdown(res: dict[str, Any]) -> str:
 
 def plot(res: dict[str, Any], path: Path) -> bool:
     """Sampled and training-iteration env steps/s against env runners."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = headless_pyplot()
+    if plt is None:
         return False
     rows = res["rows"]
     ks = [r["env_runners"] for r in rows]

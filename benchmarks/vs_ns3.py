@@ -41,6 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _plot import headless_pyplot  # noqa: E402  (the benchmarks' shared plot helper)
+
 ROOT = Path(__file__).resolve().parents[1]
 NS3_DIR = ROOT / "benchmarks" / "ns3"
 NS3_SOURCE = NS3_DIR / "netgym_ns3_scenario.cc"
@@ -472,12 +475,8 @@ def per_user_table(per_user: list[dict], max_users: int = 16) -> list[str]:
 
 
 def plot(rows: list[tuple[Case, Side, Side]], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = headless_pyplot()
+    if plt is None:
         return False
     names = [c.name for c, _, _ in rows]
     x = np.arange(len(names))

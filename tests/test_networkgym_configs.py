@@ -202,3 +202,63 @@ def test_networkgyms_rmcat_config_runs_a_full_session(rmcat_server: ZmqServer) -
         rate = rmcat_rate(step)
         expected = stats[step]["nada_srate"] if rate is None else rate
         assert stats[step + 1]["srate"] == pytest.approx(expected), step
+
+
+UNIFIED_WEIGHTS = ([0.5, 0.25, 0.25], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 3.0])
+
+
+def split_weight_action(msg: dict, step: int, n: int) -> dict:
+    """NetworkGym's last nqos_split adapter: gma::dl::rate as template, name dl::split_weight, an (N, 3) array
+    (wifi, nr, lte) normalised per user with an all-zero row becoming [1, 0, 0]; every third step ``[]``."""
+    action = np.array([UNIFIED_WEIGHTS[(u + step) % len(UNIFIED_WEIGHTS)] for u in range(n)], np.float32)
+    for user_action in action:  # the adapter's own normalisation, in place
+        total = user_action.sum()
+        if total == 0:
+            user_action[0] = 1
+        else:
+            user_action[:] = user_action / total
+    policy = json.loads(row(msg, "gma", "dl::rate").to_json())
+    policy["name"] = "dl::split_weight"
+    policy["value"] = [] if step % 3 == 2 else action.tolist()
+    return {"type": "env-action", "action_list": policy}
+
+
+def test_networkgyms_unified_nqos_split_config_runs_a_full_session(zserver: ZmqServer) -> None:
+    """The last release's nqos_split config (NR gNBs, per_slice_config with UDP and TcpBbr slices) verbatim, with
+    N×3 split weights; the weights show up as the next measurement's per-link split ratios (32 GMA units)."""
+    whole = json.loads((DATA / "nqos_split_head.json").read_text())
+    start = raw_env_config(whole, env="nqos_split", steps_per_episode=4, episodes_per_session=2)
+    subscribed = set(start["subscribed_network_stats"])
+    interval = start["measurement_interval_ms"]
+    n = start["num_users"]
+    client = RawClient(zserver.endpoint, "ngym", client_id=8)
+    try:
+        client.send(start)
+        msgs = [client.recv()]
+        for step in range(7):
+            assert msgs[-1] is not None and msgs[-1]["type"] == "env-measurement", msgs[-1]
+            client.send(split_weight_action(msgs[-1], step, n))
+            msgs.append(client.recv())
+        assert client.recv(timeout_s=0.5) is None  # L·E = 8 measurements
+    finally:
+        client.close()
+    for k, msg in enumerate(msgs):
+        assert msg["type"] == "env-measurement", msg
+        stats = msg["network_stats"]
+        assert stats, "network_stats must never be empty"
+        keys = {f"{r['source']}::{r['name']}" for r in stats}
+        assert {s for s in subscribed if "::ul::" not in s} <= keys <= subscribed
+        for r in stats:
+            assert r["ts"] == start["measurement_start_time_ms"] + (k + 1) * interval
+            if "::cell::" not in r["name"]:
+                assert r["id"] == list(range(1, n + 1)) and len(r["value"]) == n, r
+        by_key = {f"{r['source']}::{r['name']}": r["value"] for r in stats}
+        assert all(0 <= c <= 255 for c in by_key["nr::cell_id"])
+        assert all(v == -1 or 0 <= v < 2000 for v in by_key["gma::nr::dl::rate"])
+        ratios = np.array([by_key[f"gma::{link}::dl::split_ratio"] for link in ("wifi", "nr", "lte")])
+        assert np.allclose(ratios.sum(axis=0), 100.0), ratios
+        if k >= 1 and (k - 1) % 3 != 2:  # measurement k follows the agent's weights of step k - 1
+            for u in range(1, n):  # users 2..n: the TcpBbr slice, whose data GMA splits ("auto" mode)
+                w = np.array(UNIFIED_WEIGHTS[(u + k - 1) % len(UNIFIED_WEIGHTS)], float)
+                w = np.array([1.0, 0.0, 0.0]) if w.sum() == 0 else w / w.sum()
+                assert np.allclose(ratios[:, u], 100.0 * np.round(w * 32) / 32, atol=100 / 32), (k, u, ratios[:, u])

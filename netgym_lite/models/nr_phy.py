@@ -11,8 +11,8 @@ Sources and choices:
   loss is monotone in distance for a fixed pair). ``los_model`` "los"/"nlos" fixes the condition instead.
 - Spectral efficiencies: TS 38.214 Table 5.2.2.1-2 (4-bit CQI table 1, up to 64QAM) and Table 5.1.3.1-1 (MCS
   index table 1 for PDSCH: Qm × R/1024), the 64QAM tables of ns-3 5G-LENA's default error models.
-- SNR → CQI: the highest CQI whose efficiency ≤ log2(1 + SNR/Γ), Γ = −ln(5·BER)/1.5, BER 5e-5 (5G-LENA's NrAmc
-  "ShannonModel", the same gap as LTE's AMC); a CQI maps to the highest MCS not above its efficiency.
+- SNR → CQI → MCS: :mod:`.amc` (5G-LENA's NrAmc "ShannonModel", the same gap as LTE's AMC; CQI table 1 equals
+  LTE's); a CQI maps to the highest MCS of the table below not above its efficiency.
 - Resource grid: PRBs for the bandwidth and subcarrier spacing from TS 38.101-1 Table 5.3.2-1 (20 MHz: 106
   PRBs at 15 kHz, 51 at 30 kHz); 14 symbols per slot, 1 of them PDCCH (5G-LENA's DL control symbols), so 13
   data symbols; 11 data REs per PRB per symbol (12 subcarriers minus one for DMRS/reference signals, as
@@ -28,13 +28,9 @@ import numpy as np
 
 from ..config_types import NR_LOS_MODELS, NR_PRB_TABLE
 from ..core.jit import kernel
+from .amc import mcs_from_sinr
 from .channel import noise_dbm
 
-# TS 38.214 Table 5.2.2.1-2: CQI 0..15 efficiency (bits per RE).
-CQI_EFFICIENCY = np.array(
-    [0.0, 0.1523, 0.2344, 0.3770, 0.6016, 0.8770, 1.1758, 1.4766, 1.9141, 2.4063, 2.7305, 3.3223,
-     3.9023, 4.5234, 5.1152, 5.5547]
-)
 # TS 38.214 Table 5.1.3.1-1: MCS 0..28 modulation order Qm and target code rate R × 1024.
 _MCS_QM = np.array([2] * 10 + [4] * 7 + [6] * 12, np.float64)
 _MCS_R1024 = np.array(
@@ -42,7 +38,6 @@ _MCS_R1024 = np.array(
      616, 666, 719, 772, 822, 873, 910, 948], np.float64
 )
 MCS_EFFICIENCY = _MCS_QM * _MCS_R1024 / 1024.0
-BER_TARGET = 5e-5
 SYMBOLS_PER_SLOT = 14
 DATA_SYMBOLS_PER_SLOT = 13  # one PDCCH symbol
 DATA_RE_PER_PRB_SYMBOL = 11  # 12 subcarriers minus one reference subcarrier
@@ -102,25 +97,9 @@ def uma_path_loss_db(d2d_m: float, h_bs_m: float, h_ut_m: float, fc_ghz: float, 
 
 
 @kernel
-def cqi_from_snr(snr_db: float) -> int:
-    """The highest CQI whose efficiency the Shannon-gap capacity supports (0 = out of range)."""
-    gamma = -math.log(5.0 * BER_TARGET) / 1.5
-    capacity = math.log2(1.0 + 10.0 ** (snr_db / 10.0) / gamma)
-    return int(np.searchsorted(CQI_EFFICIENCY, capacity, side="right") - 1)
-
-
-@kernel
-def mcs_from_cqi(cqi: int) -> int:
-    """The highest MCS whose efficiency does not exceed the CQI's (−1 when CQI is 0)."""
-    if cqi <= 0:
-        return -1
-    return int(np.searchsorted(MCS_EFFICIENCY, CQI_EFFICIENCY[cqi] + 1e-9, side="right") - 1)
-
-
-@kernel
 def bits_per_symbol(snr_db: float, prbs: int) -> int:
     """Bits one OFDM data symbol carries over all ``prbs`` PRBs at this per-PRB SNR (0 when out of range)."""
-    mcs = mcs_from_cqi(cqi_from_snr(snr_db))
+    mcs = mcs_from_sinr(snr_db, MCS_EFFICIENCY)
     if mcs < 0:
         return 0
     return int(MCS_EFFICIENCY[mcs] * DATA_RE_PER_PRB_SYMBOL * prbs)
