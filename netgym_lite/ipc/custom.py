@@ -65,7 +65,7 @@ from netgym_lite.errors import (
     SimulationError,
     field_error,
 )
-from netgym_lite.ipc.messages import RECORD_KEYS, TABLE_2023_KEYS, missing_ts_error
+from netgym_lite.ipc.messages import RECORD_KEYS, TABLE_2023_KEYS, as_record_list, missing_ts_error
 from netgym_lite.ipc.southbound import CUSTOM_ENV
 
 log = logging.getLogger(__name__)
@@ -274,12 +274,8 @@ def check_records(records: Any, ts: int, who: str = "custom simulation") -> list
 
 def action_records(action_list: Any, last_ts: int | None) -> list[dict]:
     """An env-action's ``action_list`` as a list of record dicts, each ``ts`` checked to echo ``last_ts``."""
-    if isinstance(action_list, Mapping):
-        items, single = [action_list], True
-    elif isinstance(action_list, list):
-        items, single = action_list, False
-    else:
-        raise ActionError(f"action_list={action_list!r} is invalid: allowed one action record (dict) or a list")
+    items = as_record_list(action_list, "one action record (dict) or a list")
+    single = not isinstance(action_list, list)
     out = []
     for i, rec in enumerate(items):
         where = "action_list" if single else f"action_list[{i}]"

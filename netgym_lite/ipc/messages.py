@@ -381,6 +381,16 @@ def _parse_split_weight(record: Mapping[str, Any], num_users: int, where: str,
 _ACTION_PARSERS = {SPLIT_RATIO_KEY: _parse_split_ratio, SPLIT_WEIGHT_KEY: _parse_split_weight}
 
 
+def as_record_list(action_list: object, allowed: str) -> list:
+    """An env-action's ``action_list`` as a list: one record (a dict) or a list of them, both valid on the wire;
+    anything else is an :class:`ActionError` naming ``allowed``."""
+    if isinstance(action_list, Mapping):
+        return [action_list]
+    if isinstance(action_list, list):
+        return action_list
+    raise ActionError(f"action_list={action_list!r} is invalid: allowed {allowed}")
+
+
 def missing_ts_error(record: Mapping[str, Any], where: str, last_ts: int | float | None) -> NetgymError:
     """The error for an action record without ``ts``: NetworkGym's 2023 action format is named as such."""
     if TABLE_2023_KEYS & record.keys():
@@ -411,14 +421,7 @@ def parse_action(action_list: object, *, num_users: int, last_ts: int | float | 
     the ts of the last measurement sent (:class:`ProtocolError` naming both); bad values raise
     :class:`ActionError` naming the field, the value and the allowed range. An empty list means no action.
     """
-    if isinstance(action_list, Mapping):
-        records: list = [action_list]
-    elif isinstance(action_list, list):
-        records = action_list
-    else:
-        raise ActionError(
-            f"action_list={action_list!r} is invalid: allowed one action record (dict) or a list of records"
-        )
+    records = as_record_list(action_list, "one action record (dict) or a list of records")
     shares = None
     seen_key: str | None = None
     for i, rec in enumerate(records):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from netgym_lite.errors import ActionError, ProtocolError
-from netgym_lite.ipc.messages import _as_finite, _as_int, _is_number, full_key
+from netgym_lite.ipc.messages import _as_finite, _as_int, _is_number, as_record_list, full_key
 
 ACTION_KEY = "rmcat::srate"
 RATE_MIN_BPS, RATE_MAX_BPS = 150_000.0, 1_500_000.0
@@ -41,12 +41,7 @@ def parse_rmcat_action(action_list: object, *, num_flows: int, last_ts: int | fl
 
     Raises :class:`ActionError` (bad name, ids or values, naming the field and the allowed range) or
     :class:`ProtocolError` (a missing or stale ``ts``)."""
-    if isinstance(action_list, Mapping):
-        records: list = [action_list]
-    elif isinstance(action_list, list):
-        records = action_list
-    else:
-        raise ActionError(f"action_list={action_list!r} is invalid: allowed one {ACTION_KEY} record or a list")
+    records = as_record_list(action_list, f"one {ACTION_KEY} record or a list")
     rates = np.full(num_flows, np.nan)
     seen = False
     for i, rec in enumerate(records):

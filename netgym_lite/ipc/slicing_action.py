@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 
 from netgym_lite.errors import ActionError, ProtocolError
-from netgym_lite.ipc.messages import _as_finite, _as_int, _is_number, full_key, missing_ts_error
+from netgym_lite.ipc.messages import (
+    _as_finite,
+    _as_int,
+    _is_number,
+    as_record_list,
+    full_key,
+    missing_ts_error,
+)
 
 #: Record name → column of the (S, 3) allocation: dedicated, prioritized, shared RBGs.
 ALLOCATION_NAMES = {"drb_allocation": 0, "prb_allocation": 1, "srb_allocation": 2}
@@ -53,12 +60,7 @@ def parse_slicing_action(action_list: object, *, num_slices: int, last_ts: int |
     """An env-action's ``action_list`` → per-slice RBG caps ``float64[S, 3]`` (NaN = keep the configured count),
     or None for the system default. Raises :class:`ActionError` / :class:`ProtocolError` (stale ``ts``) naming
     the field and what is allowed."""
-    if isinstance(action_list, Mapping):
-        records: list = [action_list]
-    elif isinstance(action_list, list):
-        records = action_list
-    else:
-        raise ActionError(f"action_list={action_list!r} is invalid: allowed a list of {_ALLOWED} records")
+    records = as_record_list(action_list, f"a list of {_ALLOWED} records")
     caps = np.full((num_slices, 3), np.nan)
     given = False
     seen: set[str] = set()
