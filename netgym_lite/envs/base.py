@@ -111,9 +111,10 @@ def record_values(
     return out
 
 
-def check_action_array(action: Any, size: int, allowed: str,
+def check_action_array(action: Any, size: int | tuple[int, ...], allowed: str,
                        invalid: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
-    """A Gymnasium action as float64 of shape ``(size,)``, or None for the system default (empty list/array).
+    """A Gymnasium action as float64 of shape ``(size,)`` (or ``size`` when it is a shape tuple), or None for the
+    system default (empty list/array).
 
     ``invalid(arr)`` marks the bad entries; :class:`ActionError` names the first one (or the type or shape)
     with ``allowed``, the description of a good action."""
@@ -125,12 +126,13 @@ def check_action_array(action: Any, size: int, allowed: str,
         raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
     if arr.size == 0:
         return None
-    if arr.shape != (size,):
+    if arr.shape != (size if isinstance(size, tuple) else (size,)):
         raise ActionError(f"action shape {arr.shape} is invalid: allowed {allowed}")
     bad = invalid(arr)
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ActionError(f"action[{i}]={float(arr[i])!r} is invalid: allowed {allowed}")
+        at = np.unravel_index(int(np.flatnonzero(bad)[0]), arr.shape)
+        index = ", ".join(str(int(i)) for i in at)
+        raise ActionError(f"action[{index}]={float(arr[at])!r} is invalid: allowed {allowed}")
     return arr
 
 

@@ -22,7 +22,7 @@ from netgym_lite.envs.base import (
     outside_unit_interval,
     record_values,
 )
-from netgym_lite.errors import ActionError, ConfigError
+from netgym_lite.errors import ConfigError
 
 __all__ = [
     "TrafficMgmtEnv",
@@ -153,20 +153,9 @@ def validate_weights(action: Any, num_users: int, links: Sequence[str]) -> np.nd
     system default (an empty list/array)."""
     allowed = (f"an array of shape ({num_users}, {len(links)}) of link weights in [0, 1] "
                f"[{', '.join(links)}] per user, or [] for the system default")
-    if action is None or isinstance(action, (str, bytes, Mapping)):
-        raise ActionError(f"action={action!r} is invalid: allowed {allowed}")
-    try:
-        weights = np.asarray(action, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
-    if weights.size == 0:
+    weights = check_action_array(action, (num_users, len(links)), allowed, outside_unit_interval)
+    if weights is None:
         return None
-    if weights.shape != (num_users, len(links)):
-        raise ActionError(f"action shape {weights.shape} is invalid: allowed {allowed}")
-    bad = outside_unit_interval(weights)
-    if bad.any():
-        i, k = (int(x) for x in np.argwhere(bad)[0])
-        raise ActionError(f"action[{i}, {k}]={float(weights[i, k])!r} is invalid: allowed {allowed}")
     total = weights.sum(axis=1)
     shares = np.zeros((num_users, 3))
     for k, name in enumerate(links):
