@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config_types import ScenarioConfig, rbg_count, rbg_size
-from .core.batch import advance_interval
+from .core.batch import advance_held, new_list
 from .core.events import (
     C_OVERFLOW,
     C_PROCESSED,
@@ -51,7 +51,7 @@ from .models.measurement import metric_keys
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
-from .records import ALLOCATION_KEYS, build_records, slice_metrics
+from .records import ALLOCATION_KEYS, CELL_KEYS, build_records, slice_metrics
 
 LTE_PROCESSING_DELAY_MS = 2.0  # calibrated: ns-3's unloaded LTE one-way delay 4.6 ms incl. 1 ms backhaul
 ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi uplink
@@ -235,7 +235,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
     z = np.zeros
     nl = 3 if p.num_gnbs else 2  # links: Wi-Fi, LTE (+ NR)
     state = State(
-        **make_event_queue(heap),
+        **make_event_queue(heap, p.num_channels),
         rng=rng,
         clock=z(1),
         pos=pos,
@@ -265,6 +265,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         wifi_txop_npkts=z(p.num_channels, np.int64), wifi_txop_bytes=z(p.num_channels, np.int64),
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
+        lte_tti_metric=z(n),
         lte_rr_clock=z(1, np.int64),
         lte_slice_rbg=np.array(cfg.slice_rbg_caps, np.int64), lte_slice_shared=z(p.num_slices, np.int64),
         qos_viol_total=z(n, np.int64), qos_win_base=z((n, 4), np.int64),
@@ -354,6 +355,8 @@ class Simulation:
         self.cfg = cfg
         self.seed = int(cfg.random_seed if seed is None else seed)
         self.state, self.params = build(cfg, self.seed)
+        # the same tuples held by numba: each step's call then unboxes two lists, not ~175 arrays (core/batch.py)
+        self._held = (new_list(self.state), new_list(self.params))
         self.num_users = cfg.num_users
         self.ts_ms = 0
         self.has_nr = cfg.has_nr
@@ -364,6 +367,7 @@ class Simulation:
         self.num_slices = self.params.num_slices
         self.default_allocation = np.array(cfg.slice_rbg_caps, np.int64)
         self._allocation = self.default_allocation
+        self._cell_wanted: dict[frozenset[str] | None, bool] = {}  # records(): per ``only`` filter
 
     @property
     def events_processed(self) -> int:
@@ -453,7 +457,7 @@ class Simulation:
         counters stay open until the next call (records and snapshots read them)."""
         apply, move_ms, t_end = self.prepare_interval()
         table = np.empty((len(self.metric_keys), self.num_users))
-        advance_interval(self.state, self.params, self.interval_open, self.action_units, apply, move_ms, t_end, table)
+        advance_held(*self._held, self.interval_open, self.action_units, apply, move_ms, t_end, table)
         self.interval_open = True
         self.finish_interval(t_end)
         return table
@@ -462,11 +466,24 @@ class Simulation:
         """The records of the interval just measured into ``table`` (before its counters are closed),
         filtered by the subscription and, if given, to the full keys in ``only``."""
         s = self.state
-        cell = slice_metrics(table, self.params.user_slice, self.num_slices, s.st_rx_pkts, s.st_viol[:, 0])
-        if self.cfg.env == "network_slicing":
-            for key, column in zip(ALLOCATION_KEYS, s.lte_slice_rbg.T, strict=True):
-                cell[key] = column.astype(np.float64).tolist()
+        cell: dict[str, list[float]] = {}
+        if self._wants_cell_records(only):
+            cell = slice_metrics(table, self.params.user_slice, self.num_slices, s.st_rx_pkts, s.st_viol[:, 0])
+            if self.cfg.env == "network_slicing":
+                for key, column in zip(ALLOCATION_KEYS, s.lte_slice_rbg.T, strict=True):
+                    cell[key] = column.astype(np.float64).tolist()
         return build_records(table, self.ts_ms, self.cfg, cell, only)
+
+    def _wants_cell_records(self, only: frozenset[str] | None) -> bool:
+        """Some per-cell record passes the subscription and ``only`` (else the per-slice sums would be built
+        only for ``build_records`` to drop them: the vector envs' TrafficMgmt adapters read none)."""
+        wanted = self._cell_wanted.get(only)
+        if wanted is None:
+            subscribed = set(self.cfg.subscribed_network_stats)
+            wanted = self._cell_wanted[only] = any(
+                (not subscribed or key in subscribed) and (only is None or key in only)
+                for key in CELL_KEYS + ALLOCATION_KEYS)
+        return wanted
 
     def advance_stats(self) -> IntervalStats:
         """Like :meth:`advance` but returns the interval's raw counters and measurement table."""

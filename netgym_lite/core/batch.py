@@ -31,6 +31,17 @@ def advance_interval(s, p, close_first: bool, action_units, apply_action: bool, 
     measure_interval(s, p, table)
 
 
+@kernel(_nrt=True)
+def advance_held(states, params, close_first: bool, action_units, apply_action: bool, move_ms: float,
+                 t_end_ms: float, table) -> None:
+    """:func:`advance_interval` of the simulation held in one-element typed lists (``states[0]``, ``params[0]``).
+
+    A lone simulation's entry point: called with the ``State`` and ``Params`` tuples themselves, numba would
+    type-check and unbox their ~175 fields on every call (~70 µs, half of a default step); a typed list is
+    unboxed as one object."""
+    advance_interval(states[0], params[0], close_first, action_units, apply_action, move_ms, t_end_ms, table)
+
+
 @kernel(inline="always", _nrt=True)
 def _advance_one(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, active,
                  i) -> None:

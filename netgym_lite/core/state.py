@@ -107,7 +107,9 @@ class State(NamedTuple):
     ev_kind: np.ndarray  # int64[cap]
     ev_a: np.ndarray  # int64[cap]
     ev_b: np.ndarray  # int64[cap]
-    ev_counters: np.ndarray  # int64[4]: size, next insertion number, overflow flag, events processed
+    ev_counters: np.ndarray  # int64[5]: size, next insertion number, overflow flag, events processed, first timer
+    ev_timer_t: np.ndarray  # float64[2 + channels]: due time of each timer (inf = not pending)
+    ev_timer_seq: np.ndarray  # int64[2 + channels]: its insertion number
     rng: np.ndarray  # uint64[streams, 4]
     clock: np.ndarray  # float64[1]: current simulated time (ms)
     # --- users: Per-user radio, mobility and GMA-sender state.
@@ -165,6 +167,7 @@ class State(NamedTuple):
     lte_rr_last: np.ndarray  # int64[U] value of lte_rr_clock when last given an RBG
     lte_tti_left: np.ndarray  # float64[U] scratch: bytes still unscheduled in this TTI
     lte_tti_bits: np.ndarray  # int64[U] scratch: bits scheduled in this TTI
+    lte_tti_metric: np.ndarray  # float64[U] scratch: PF metric of the users waiting in this TTI
     lte_rr_clock: np.ndarray  # int64[1]: RBGs allocated so far (round-robin clock)
     lte_slice_rbg: np.ndarray  # int64[S, 3]: per-slice caps in RBGs [dedicated, prioritized, shared] (the action)
     lte_slice_shared: np.ndarray  # int64[S] scratch: shared RBGs a slice got in this TTI

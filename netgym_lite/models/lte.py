@@ -46,8 +46,7 @@ def _pick_user(s, p, only_slice: int, skip_slice: int, shared: bool) -> int:
         if shared and s.lte_slice_shared[sl] >= s.lte_slice_rbg[sl, 2]:
             continue
         if p.lte_scheduler == SCHED_PF:
-            rate = s.lte_bits_per_rb[user] * p.lte_rbs
-            metric = rate / max(s.lte_pf_avg_bits[user], 1e-9)
+            metric = s.lte_tti_metric[user]  # constant within the TTI: computed once by on_lte_tti
         else:
             metric = -float(s.lte_rr_last[user])
         prio = s.user_prio[user]  # high-priority flows first (dynamic flow prioritisation), then the metric
@@ -92,6 +91,11 @@ def on_lte_tti(s, p, t_ms: float) -> None:
             s.lte_tti_left[user] = rlc_unscheduled_bytes(s, user, LINK_LTE, s.q_lte_head_left)
             if s.lte_tti_left[user] > 0.0 and s.lte_bits_per_rb[user] > 0:
                 waiting += 1
+                if p.lte_scheduler == SCHED_PF:
+                    # PF metric r_u / R̄_u: neither changes before the TTI ends, so one division per user per
+                    # TTI instead of one per RBG
+                    rate = s.lte_bits_per_rb[user] * p.lte_rbs
+                    s.lte_tti_metric[user] = rate / max(s.lte_pf_avg_bits[user], 1e-9)
     if waiting > 0:
         # RBGs are handed out in order: every slice's dedicated block, then every slice's prioritized block,
         # then the shared rest (design.md §6; caps beyond the cell's RBGs simply run out of RBGs)
@@ -101,6 +105,12 @@ def on_lte_tti(s, p, t_ms: float) -> None:
         owner = 0
         block_left = s.lte_slice_rbg[0, 0]
         rb = 0
+        # PF: the metrics stay put within a TTI and an RBG changes only its user's bytes left and its slice's
+        # shared count, so the last RBG's user is again the pick for an RBG of the same kind and owner while it
+        # still qualifies (the others' standing is unchanged): no scan over the users for that RBG.
+        last_user = -1
+        last_kind = -1
+        last_owner = -1
         while rb < p.lte_rbs and waiting > 0:
             while kind < 2 and block_left <= 0:
                 owner += 1
@@ -111,9 +121,20 @@ def on_lte_tti(s, p, t_ms: float) -> None:
             block_left -= 1
             nrb = min(p.lte_rbg_size, p.lte_rbs - rb)
             rb += nrb
-            user = _rbg_user(s, p, kind, owner)
+            if (p.lte_scheduler == SCHED_PF and last_user >= 0 and kind == last_kind and owner == last_owner
+                    and s.lte_tti_left[last_user] > 0.0
+                    and (kind < 2 or s.lte_slice_shared[p.user_slice[last_user]]
+                         < s.lte_slice_rbg[p.user_slice[last_user], 2])):
+                user = last_user
+                if kind == 2:
+                    s.lte_slice_shared[p.user_slice[user]] += 1  # as _rbg_user counts a shared RBG
+            else:
+                user = _rbg_user(s, p, kind, owner)
+            last_user = user
             if user < 0:
                 continue  # a dedicated RBG whose slice has no data stays idle
+            last_kind = kind
+            last_owner = owner
             bits = s.lte_bits_per_rb[user] * nrb
             s.lte_tti_bits[user] += bits
             s.lte_tti_left[user] -= bits / 8.0

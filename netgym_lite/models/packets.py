@@ -11,6 +11,15 @@ from ..core.jit import kernel
 
 
 @kernel(inline="always")
+def ring_index(i: int, cap: int) -> int:
+    """``i % cap`` for a ring position 0 <= i (head + offset, at most a lap or two past the end): a compare and
+    a subtraction instead of the integer division ``%`` costs on a capacity known only at run time."""
+    while i >= cap:
+        i -= cap
+    return i
+
+
+@kernel(inline="always")
 def alloc_packet(s, user: int, link: int, gma_seq: int, tcp_seq: int, size: int, t_ms: float) -> int:
     """Take a free packet id and fill it; -1 (and the overflow flag) when the pool is exhausted."""
     n_free = s.pkt_counters[0]
@@ -40,8 +49,7 @@ def free_packet(s, pid: int) -> None:
 @kernel(inline="always")
 def queue_push(s, user: int, link: int, pid: int) -> None:
     """Append a packet to the tail of the user's queue on ``link`` (caller checked the limit)."""
-    cap = s.q_buf.shape[2]
-    s.q_buf[user, link, (s.q_head[user, link] + s.q_length[user, link]) % cap] = pid
+    s.q_buf[user, link, ring_index(s.q_head[user, link] + s.q_length[user, link], s.q_buf.shape[2])] = pid
     s.q_length[user, link] += 1
     s.q_nbytes[user, link] += s.pkt_size[pid]
 
@@ -49,14 +57,14 @@ def queue_push(s, user: int, link: int, pid: int) -> None:
 @kernel(inline="always")
 def queue_peek(s, user: int, link: int, k: int) -> int:
     """The k-th packet id from the head (0 = head)."""
-    return s.q_buf[user, link, (s.q_head[user, link] + k) % s.q_buf.shape[2]]
+    return s.q_buf[user, link, ring_index(s.q_head[user, link] + k, s.q_buf.shape[2])]
 
 
 @kernel(inline="always")
 def queue_pop(s, user: int, link: int) -> int:
     """Remove and return the head packet id."""
     pid = s.q_buf[user, link, s.q_head[user, link]]
-    s.q_head[user, link] = (s.q_head[user, link] + 1) % s.q_buf.shape[2]
+    s.q_head[user, link] = ring_index(s.q_head[user, link] + 1, s.q_buf.shape[2])
     s.q_length[user, link] -= 1
     s.q_nbytes[user, link] -= s.pkt_size[pid]
     return pid

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..core.events import schedule
 from ..core.jit import kernel
 from .gma_reorder import gma_receive
-from .packets import free_packet, queue_pop, queue_push
+from .packets import free_packet, queue_pop, queue_push, ring_index
 from .tcp_receiver import tcp_flush_ack
 
 # What the air interface and the RLC buffer carry per packet beyond its payload: the IPv4 (20) and UDP (8)
@@ -63,7 +63,7 @@ def rlc_transmit(s, user: int, nbytes: int, link: int, head_left, air_buf, air_h
         if nbytes >= head_left[user]:
             nbytes -= head_left[user]
             pid = queue_pop(s, user, link)
-            air_buf[user, (air_head[user] + air_len[user]) % cap] = pid
+            air_buf[user, ring_index(air_head[user] + air_len[user], cap)] = pid
             air_len[user] += 1
             done += 1
             if s.q_length[user, link] > 0:
@@ -83,7 +83,7 @@ def air_deliver(s, p, t_ms: float, user: int, count: int, air_buf, air_head, air
     cap = air_buf.shape[1]
     for _ in range(count):
         pid = air_buf[user, air_head[user]]
-        air_head[user] = (air_head[user] + 1) % cap
+        air_head[user] = ring_index(air_head[user] + 1, cap)
         air_len[user] -= 1
         gma_receive(s, p, t_ms, pid)
     tcp_flush_ack(s, p, t_ms, user)
