@@ -396,15 +396,21 @@ class Simulation:
         if self.has_nr:
             self._action_units = self._link_units(shares)
             return
+        if shares is None:
+            self._action_units = self._no_action.copy()
+            return
+        shares = np.asarray(shares, dtype=np.float64).reshape(-1)
+        if shares.shape[0] != self.num_users:
+            raise NetgymError(f"shares has {shares.shape[0]} values, expected num_users={self.num_users}")
+        if shares.size and 0.0 <= shares.min() and shares.max() <= 1.0:
+            # every user given (a NaN fails both tests): the same units without the masks (~9 -> ~4 us)
+            self._action_units = np.rint(shares * self.params.split_burst).astype(np.int64)
+            return
         units = np.full(self.num_users, -1, np.int64)
-        if shares is not None:
-            shares = np.asarray(shares, dtype=np.float64).reshape(-1)
-            if shares.shape[0] != self.num_users:
-                raise NetgymError(f"shares has {shares.shape[0]} values, expected num_users={self.num_users}")
-            given = ~np.isnan(shares)
-            if np.any((shares[given] < 0) | (shares[given] > 1)):
-                raise NetgymError(f"shares must lie in [0, 1], got {shares.tolist()}")
-            units[given] = np.rint(shares[given] * self.params.split_burst).astype(np.int64)
+        given = ~np.isnan(shares)
+        if np.any((shares[given] < 0) | (shares[given] > 1)):
+            raise NetgymError(f"shares must lie in [0, 1], got {shares.tolist()}")
+        units[given] = np.rint(shares[given] * self.params.split_burst).astype(np.int64)
         self._action_units = units
 
     def _link_units(self, shares: np.ndarray | None) -> np.ndarray:
