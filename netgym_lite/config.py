@@ -856,7 +856,8 @@ def _session_checks(r: _Reader, cfg: ScenarioConfig) -> None:
         raise field_error(ConfigError, r.path("type"), r.raw("type"), "'env-start'")
     if not r.boolean("downlink_traffic", True):
         raise field_error(ConfigError, r.path("downlink_traffic"), False,
-                          "true (uplink-only traffic is not supported yet)")
+                          "true (uplink data flows are not modelled: no per-packet queueing at the UE, LTE uplink "
+                          "scheduling or Wi-Fi station contention; the uplink carries only downlink TCP's ACKs)")
     if not r.boolean("respond_action_after_measurement", True):
         raise field_error(ConfigError, r.path("respond_action_after_measurement"), False,
                           "true (netgym-lite always answers each measurement with one action)")

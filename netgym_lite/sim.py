@@ -56,6 +56,7 @@ from .records import ALLOCATION_KEYS, CELL_KEYS, build_records, slice_metrics
 LTE_PROCESSING_DELAY_MS = 2.0  # calibrated: ns-3's unloaded LTE one-way delay 4.6 ms incl. 1 ms backhaul
 ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi uplink
 ACK_DELAY_LTE_MS = 4.0  # scheduling request + grant + TTI + processing on the LTE uplink
+TCP_ACK_BYTES = 52  # IPv4 header 20 B (RFC 791) + TCP header 20 B (RFC 9293) + timestamps option 12 B (RFC 7323)
 QOS_PROHIBIT_MS = 5000.0  # a link that failed a user's QoS test is not tried again for 5 s (design.md §6)
 DFP_SHARE = (0.7, 0.9)  # dynamic flow prioritisation marks 70-90 % of each link's flows high priority
 NR_TB_DECODE_MS = 0.1  # ns-3 5G-LENA's TbDecodeLatency (100 µs)
@@ -133,6 +134,7 @@ def _params(cfg: ScenarioConfig) -> Params:
         reorder_timeout_ms=float(gma.reordering_timeout_ms),
         ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,
         ack_delay_lte_ms=ACK_DELAY_LTE_MS,
+        ack_bytes=TCP_ACK_BYTES,
         gma_threshold_ms=float(gma.delay_threshold_ms),
         gma_stable=bool(gma.stable),
         gma_loss_balancing=bool(gma.loss_balancing),
@@ -327,6 +329,9 @@ def new_stats(n: int, links: int = 2) -> Stats:
         rx_bytes=np.zeros(n), rx_pkts=np.zeros(n, np.int64), owd_sum=np.zeros(n), owd_max=np.zeros(n),
         viol=np.zeros((n, 3), np.int64), drops=np.zeros((n, links), np.int64), rbs=np.zeros(n),
         nr_symbols=np.zeros(n, np.int64),
+        ul_bytes=np.zeros((n, links)), ul_pkts=np.zeros((n, links), np.int64),
+        ul_owd_sum=np.zeros((n, links)), ul_owd_max=np.zeros((n, links)),
+        ul_tx_bytes=np.zeros(n), ul_tx_pkts=np.zeros((n, links), np.int64),
         total_sent=np.zeros(n, np.int64), total_delivered=np.zeros(n, np.int64),
         total_dropped=np.zeros(n, np.int64),
     )

@@ -17,9 +17,11 @@ from ..models.nr import on_nr_delivery, on_nr_slot
 from ..models.qos_steer import apply_steering, on_qos_test, update_priorities
 from ..models.radio import update_radio
 from ..models.tcp import on_tcp_ack, on_tcp_pace, on_tcp_rto
+from ..models.tcp_receiver import count_ack_arrival
 from ..models.traffic import on_udp_arrival
 from ..models.wifi import on_txop_end
 from .events import (
+    ACK_LINK_SHIFT,
     ACK_SEGMENTS_SHIFT,
     EV_LINK_ARRIVAL,
     EV_LTE_TTI,
@@ -38,7 +40,7 @@ from .events import (
 )
 from .jit import kernel
 
-USER_MASK = (1 << ACK_SEGMENTS_SHIFT) - 1
+USER_MASK = (1 << ACK_LINK_SHIFT) - 1
 
 
 @kernel
@@ -58,7 +60,10 @@ def run_until(s, p, t_end_ms: float) -> None:
         elif kind == EV_UDP_ARRIVAL:
             on_udp_arrival(s, p, t, a)
         elif kind == EV_TCP_ACK:
-            on_tcp_ack(s, p, t, a & USER_MASK, b, a >> ACK_SEGMENTS_SHIFT)
+            segments = a >> ACK_SEGMENTS_SHIFT
+            if segments > 0:  # a real ACK (0 = the kick that starts a download)
+                count_ack_arrival(s, p, t, a & USER_MASK, (a >> ACK_LINK_SHIFT) & 3)
+            on_tcp_ack(s, p, t, a & USER_MASK, b, segments)
         elif kind == EV_TCP_RTO:
             on_tcp_rto(s, p, t, a)
         elif kind == EV_REORDER_TIMEOUT:

@@ -20,8 +20,9 @@ EV_LTE_TTI = 3  # one LTE transmission time interval starts
 EV_WIFI_TXOP_END = 4  # a = channel: the channel's current TXOP ends
 EV_UE_ARRIVAL = 5  # a = user, b = count: the packets one LTE TTI finished reach the UE
 EV_REORDER_TIMEOUT = 6  # a = user, b = timer version: GMA stops waiting for a gap
-EV_TCP_ACK = 7  # a = user + (segments << ACK_SEGMENTS_SHIFT), b = cumulative ACK number: an ACK arrives
-ACK_SEGMENTS_SHIFT = 32  # an ACK event packs the number of segments its batch held above the user index
+EV_TCP_ACK = 7  # a = user + (link << ACK_LINK_SHIFT) + (segments << ACK_SEGMENTS_SHIFT), b = cumulative ACK number
+ACK_LINK_SHIFT = 30  # an ACK event packs the uplink it took (2 bits) above the user index
+ACK_SEGMENTS_SHIFT = 32  # ... and the number of segments its batch held above that
 EV_TCP_RTO = 8  # a = user, b = timer version: TCP retransmission timeout
 EV_QOS_TEST = 9  # a QoS test window ends (QoSSteer): every flow is tested on its current link
 EV_TCP_PACE = 20  # a = user: BBR's pacing clock lets the next burst go

@@ -30,17 +30,25 @@ METRIC_KEYS = (
     "gma::lte::dl::priority", "gma::lte::dl::traffic_ratio", "gma::lte::dl::split_ratio",
     "lte::cell_id", "lte::slice_id", "lte::dl::max_rate", "lte::dl::rb_usage",
     "wifi::cell_id", "wifi::dl::max_rate", "wifi::ul::max_rate",
+    # uplink: what the users send, i.e. the TCP ACKs of their downloads (UDP flows send nothing up)
+    "gma::ul::rate", "gma::ul::tx_rate", "gma::ul::owd", "gma::ul::max_owd",
+    "gma::wifi::ul::rate", "gma::wifi::ul::owd", "gma::wifi::ul::max_owd", "gma::wifi::ul::traffic_ratio",
+    "gma::lte::ul::rate", "gma::lte::ul::owd", "gma::lte::ul::max_owd", "gma::lte::ul::traffic_ratio",
 )
 #: Rows a scenario with gNBs appends to the table (and to its records): the NR link's, in the same order.
 NR_METRIC_KEYS = (
     "gma::nr::dl::rate", "gma::nr::dl::qos_rate", "gma::nr::dl::owd", "gma::nr::dl::max_owd",
     "gma::nr::dl::priority", "gma::nr::dl::traffic_ratio", "gma::nr::dl::split_ratio",
     "nr::cell_id", "nr::dl::max_rate",
+    "gma::nr::ul::rate", "gma::nr::ul::owd", "gma::nr::ul::max_owd", "gma::nr::ul::traffic_ratio",
 )
 ALL_METRIC_KEYS = METRIC_KEYS + NR_METRIC_KEYS
 ROW = {key: i for i, key in enumerate(ALL_METRIC_KEYS)}
 # 7 rows per link, same order; indexed by link id (Wi-Fi 0, LTE 1, NR 2)
 _LINK_BASE = (ROW["gma::wifi::dl::rate"], ROW["gma::lte::dl::rate"], ROW["gma::nr::dl::rate"])
+# uplink: 4 rows for the user (rate, tx_rate, owd, max_owd), then 4 per link (rate, owd, max_owd, traffic_ratio)
+_UL_BASE = ROW["gma::ul::rate"]
+_UL_LINK_BASE = (ROW["gma::wifi::ul::rate"], ROW["gma::lte::ul::rate"], ROW["gma::nr::ul::rate"])
 
 
 def metric_keys(has_nr: bool) -> tuple[str, ...]:
@@ -102,11 +110,40 @@ def measure_interval(s, p, table: np.ndarray) -> None:
         table[29, u] = 100.0 * s.st_rbs[u] / (p.lte_rbs * p.interval_ms)
         table[30, u] = s.wifi_ap[u] + 1.0
         table[31, u] = s.wifi_rate_mbps[u]
-        table[32, u] = s.wifi_rate_mbps[u]
+        table[32, u] = s.wifi_rate_mbps[u]  # uplink PHY rate: same link budget (reciprocity, AP tx power)
         if links > 2:
             table[_NR_CELL_ROW, u] = s.nr_gnb[u] + 1.0
             # Mbps with every data symbol of every slot
             table[_NR_CELL_ROW + 1, u] = s.nr_bits_per_symbol[u] * DATA_SYMBOLS_PER_SLOT / (p.nr_slot_ms * 1000.0)
+        _measure_uplink(s, table, u, links, to_mbps)
+
+
+@kernel(inline="always")
+def _measure_uplink(s, table: np.ndarray, u: int, links: int, to_mbps: float) -> None:
+    """The ``ul`` rows of user ``u``: uplink bytes delivered (Mbps) and their one-way delay, per link and in
+    all (−1 delay where nothing arrived); bytes sent (Mbps) and the % of packets sent on each link."""
+    ul_bytes = 0.0
+    ul_pkts = 0
+    sent = 0
+    owd_sum = 0.0
+    owd_max = 0.0
+    for link in range(links):
+        ul_bytes += s.st_ul_bytes[u, link]
+        ul_pkts += s.st_ul_pkts[u, link]
+        sent += s.st_ul_tx_pkts[u, link]
+        owd_sum += s.st_ul_owd_sum[u, link]
+        owd_max = max(owd_max, s.st_ul_owd_max[u, link])
+    table[_UL_BASE, u] = ul_bytes * to_mbps
+    table[_UL_BASE + 1, u] = s.st_ul_tx_bytes[u] * to_mbps
+    table[_UL_BASE + 2, u] = _ratio_or_missing(owd_sum, ul_pkts)
+    table[_UL_BASE + 3, u] = owd_max if ul_pkts > 0 else -1.0
+    for link in range(links):
+        base = _UL_LINK_BASE[link]
+        got = s.st_ul_pkts[u, link]
+        table[base, u] = s.st_ul_bytes[u, link] * to_mbps
+        table[base + 1, u] = _ratio_or_missing(s.st_ul_owd_sum[u, link], got)
+        table[base + 2, u] = s.st_ul_owd_max[u, link] if got > 0 else -1.0
+        table[base + 3, u] = _ratio_or_missing(100.0 * s.st_ul_tx_pkts[u, link], sent)
 
 
 @kernel
@@ -139,6 +176,12 @@ def close_interval(s, p) -> None:
             s.st_link_owd_sum[u, link] = 0.0
             s.st_link_owd_max[u, link] = 0.0
             s.st_drops[u, link] = 0
+            s.st_ul_bytes[u, link] = 0.0
+            s.st_ul_pkts[u, link] = 0
+            s.st_ul_owd_sum[u, link] = 0.0
+            s.st_ul_owd_max[u, link] = 0.0
+            s.st_ul_tx_pkts[u, link] = 0
+        s.st_ul_tx_bytes[u] = 0.0
         s.st_tx_bytes[u] = 0.0
         s.st_rx_bytes[u] = 0.0
         s.st_rx_pkts[u] = 0

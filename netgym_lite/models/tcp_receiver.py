@@ -5,12 +5,13 @@ The receiver keeps the next expected sequence number and a bitmap of segments re
 a reordering run), as Linux's generic receive offload does, and the ACK says how many segments the batch held;
 the sender counts the packets an ACK covers (appropriate byte counting, RFC 3465), so batching does not slow
 slow start, and counts a duplicate ACK once per segment (as SACK would). The ACK reaches the sender after
-the uplink delay of the user's ACK link (design.md: "ACK path as a delay").
+the uplink delay of the user's ACK link (design.md: "ACK path as a delay"). Its arrival is counted as uplink
+traffic of that link (``ul::*`` records): ``p.ack_bytes`` delivered after that delay.
 """
 
 from __future__ import annotations
 
-from ..core.events import ACK_SEGMENTS_SHIFT, EV_TCP_ACK, schedule
+from ..core.events import ACK_LINK_SHIFT, ACK_SEGMENTS_SHIFT, EV_TCP_ACK, schedule
 from ..core.jit import kernel
 from ..core.state import TCP_WINDOW
 
@@ -34,16 +35,35 @@ def tcp_receive(s, p, t_ms: float, user: int, seq: int) -> None:
 
 
 @kernel(inline="always")
+def ack_delay_ms(s, p, link: int) -> float:
+    """One-way delay of an ACK on ``link``: the uplink access delay plus that link's backhaul."""
+    if link == LINK_WIFI:
+        return p.ack_delay_wifi_ms + p.wifi_backhaul_ms
+    if link == LINK_NR:
+        return p.ack_delay_nr_ms + p.nr_backhaul_ms
+    return p.ack_delay_lte_ms + p.lte_backhaul_ms
+
+
+@kernel(inline="always")
+def count_ack_arrival(s, p, t_ms: float, user: int, link: int) -> None:
+    """An ACK sent on ``link`` reached the sender: count it as that link's uplink traffic this interval."""
+    owd = ack_delay_ms(s, p, link)
+    s.st_ul_bytes[user, link] += p.ack_bytes
+    s.st_ul_pkts[user, link] += 1
+    s.st_ul_owd_sum[user, link] += owd
+    if owd > s.st_ul_owd_max[user, link]:
+        s.st_ul_owd_max[user, link] = owd
+
+
+@kernel(inline="always")
 def tcp_flush_ack(s, p, t_ms: float, user: int) -> None:
     """Send the owed cumulative ACK (if any) over the user's ACK link, with the batch's segment count."""
     segments = s.tcp_ack_segments[user]
     if segments == 0:
         return
     s.tcp_ack_segments[user] = 0
-    if s.ack_link[user] == LINK_WIFI:
-        delay = p.ack_delay_wifi_ms + p.wifi_backhaul_ms
-    elif s.ack_link[user] == LINK_NR:
-        delay = p.ack_delay_nr_ms + p.nr_backhaul_ms
-    else:
-        delay = p.ack_delay_lte_ms + p.lte_backhaul_ms
-    schedule(s, t_ms + delay, EV_TCP_ACK, user + (segments << ACK_SEGMENTS_SHIFT), s.tcp_rcv_nxt[user])
+    link = s.ack_link[user]
+    s.st_ul_tx_bytes[user] += p.ack_bytes
+    s.st_ul_tx_pkts[user, link] += 1
+    schedule(s, t_ms + ack_delay_ms(s, p, link), EV_TCP_ACK,
+             user + (link << ACK_LINK_SHIFT) + (segments << ACK_SEGMENTS_SHIFT), s.tcp_rcv_nxt[user])
