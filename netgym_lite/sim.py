@@ -47,7 +47,7 @@ from .core.state import (
 from .errors import NetgymError
 from .models import lte_phy, nr_phy, tcp_bbr, wifi_phy
 from .models.channel import noise_dbm
-from .models.measurement import metric_keys
+from .models.measurement import close_interval, metric_keys
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
@@ -300,6 +300,9 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
     )
     start_walks(state, p)
     update_radio(state, p, True)
+    # ACK links for the first interval by the rule every interval end applies (on still-zero counters it changes
+    # nothing else): without it a user out of Wi-Fi coverage would send its first interval's ACKs over Wi-Fi
+    close_interval(state, p)
     return state, p
 
 

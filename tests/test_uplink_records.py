@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from netgym_lite.config import load_config
-from netgym_lite.config_types import Position, ScenarioConfig
+from netgym_lite.config_types import NrConfig, Position, ScenarioConfig
 from netgym_lite.models.measurement import METRIC_KEYS
 from netgym_lite.sim import Simulation
 
@@ -136,3 +136,26 @@ def test_ul_records_follow_the_subscription() -> None:
     for _ in range(2):
         records = sim.advance()
         assert sorted(f"{r['source']}::{r['name']}" for r in records) == sorted(wanted)
+
+
+def test_acks_on_the_nr_uplink_give_the_nr_ul_records() -> None:
+    # no AP; at numerology 1 the NR ACK path (4 slots + decode) is shorter than LTE's, so "auto" puts ACKs on NR
+    base = ScenarioConfig()
+    cfg = dc.replace(
+        base, num_users=2, measurement_start_time_ms=100,
+        user_locations=(Position(20.0, 0.0, 1.5), Position(40.0, 0.0, 1.5)), wifi_ap_locations=(),
+        lte_enb_locations=(Position(-60.0, 0.0, 3.0),), nr_gnb_locations=(Position(0.0, 0.0, 25.0),),
+        user_random_walk=dc.replace(base.user_random_walk, min_speed_mps=0.0, max_speed_mps=0.0),
+        traffic=dc.replace(base.traffic, transport="tcp"), nr=NrConfig(numerology=1, los_model="los"),
+    )
+    sim = Simulation(cfg, 1)
+    p = sim.params
+    nr_delay = p.ack_delay_nr_ms + p.nr_backhaul_ms
+    assert nr_delay < p.ack_delay_lte_ms + p.lte_backhaul_ms
+    for _ in range(4):
+        r = by_key(sim.advance())
+        assert all(v > 0 for v in r["gma::nr::ul::rate"]["value"])
+        assert r["gma::nr::ul::owd"]["value"] == pytest.approx([nr_delay] * 2)
+        assert r["gma::nr::ul::traffic_ratio"]["value"] == [100.0] * 2
+        assert r["gma::lte::ul::owd"]["value"] == [-1.0] * 2 and r["gma::wifi::ul::rate"]["value"] == [0.0] * 2
+        assert r["gma::ul::rate"]["value"] == r["gma::nr::ul::rate"]["value"]
