@@ -856,8 +856,10 @@ def _session_checks(r: _Reader, cfg: ScenarioConfig) -> None:
         raise field_error(ConfigError, r.path("type"), r.raw("type"), "'env-start'")
     if not r.boolean("downlink_traffic", True):
         raise field_error(ConfigError, r.path("downlink_traffic"), False,
-                          "true (uplink data flows are not modelled: no per-packet queueing at the UE, LTE uplink "
-                          "scheduling or Wi-Fi station contention; the uplink carries only downlink TCP's ACKs)")
+                          "true (false makes NetworkGym's flows uplink data flows, UE to network; netgym-lite does "
+                          "not model them yet: no UE transmit queue, eNB/gNB uplink scheduler or Wi-Fi station "
+                          "contention, no uplink GMA split; its uplink carries only downlink TCP's ACKs, reported "
+                          "as gma::ul::* records)")
     if not r.boolean("respond_action_after_measurement", True):
         raise field_error(ConfigError, r.path("respond_action_after_measurement"), False,
                           "true (netgym-lite always answers each measurement with one action)")

@@ -47,7 +47,7 @@ from .core.state import (
 from .errors import NetgymError
 from .models import lte_phy, nr_phy, tcp_bbr, wifi_phy
 from .models.channel import noise_dbm
-from .models.measurement import close_interval, metric_keys
+from .models.measurement import UL_COUNTED_KEYS, close_interval, metric_keys
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
@@ -135,6 +135,7 @@ def _params(cfg: ScenarioConfig) -> Params:
         ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,
         ack_delay_lte_ms=ACK_DELAY_LTE_MS,
         ack_bytes=TCP_ACK_BYTES,
+        ul_stats=wants_ul_stats(cfg.subscribed_network_stats),
         gma_threshold_ms=float(gma.delay_threshold_ms),
         gma_stable=bool(gma.stable),
         gma_loss_balancing=bool(gma.loss_balancing),
@@ -143,6 +144,13 @@ def _params(cfg: ScenarioConfig) -> Params:
                        walk.distance_m], np.float64),
         **_user_params(cfg),
     )
+
+
+def wants_ul_stats(subscribed: tuple[str, ...]) -> bool:
+    """Whether the core counts uplink traffic (``Params.ul_stats``): when the records may carry a ``gma::…ul::``
+    key, i.e. the subscription is empty (everything) or names one. Otherwise the per-ACK bookkeeping is skipped
+    and those table rows are −1; the simulated network is the same either way."""
+    return not subscribed or any(key in UL_COUNTED_KEYS for key in subscribed)
 
 
 _TRANSPORT_IDS = {"udp": TRANSPORT_UDP, "tcp": TRANSPORT_TCP, "tcp_bbr": TRANSPORT_BBR}

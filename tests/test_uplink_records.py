@@ -45,8 +45,11 @@ def tcp_run() -> tuple[Simulation, list[tuple[dict, np.ndarray]]]:
 
 def test_ul_records_are_produced_for_every_user_like_the_dl_ones(tcp_run) -> None:
     sim, out = tcp_run
-    assert set(UL_KEYS) == {"gma::ul::rate", "gma::ul::tx_rate", "gma::ul::owd", "gma::ul::max_owd"} | {
-        f"gma::{link}::ul::{m}" for link in LINKS for m in ("rate", "owd", "max_owd", "traffic_ratio")}
+    assert set(UL_KEYS) == {f"gma::ul::{m}" for m in (
+        "rate", "tx_rate", "owd", "max_owd", "qos_rate", "delay_violation", "delay_test_1_violation",
+        "delay_test_2_violation", "measurement_ok")} | {
+        f"gma::{link}::ul::{m}" for link in LINKS
+        for m in ("rate", "owd", "max_owd", "traffic_ratio", "qos_rate", "priority", "split_ratio")}
     for r, _ in out:
         for k in UL_KEYS:
             assert r[k]["id"] == r["gma::dl::rate"]["id"] == [1, 2, 3, 4], k
@@ -126,8 +129,11 @@ def test_udp_flows_send_nothing_on_the_uplink() -> None:
         r = by_key(sim.advance())
         assert all(v > 0 for v in r["gma::dl::rate"]["value"])
         for k in UL_KEYS:
+            if k.endswith(("priority", "split_ratio", "measurement_ok")):
+                continue  # defined without traffic: the flow's priority, the configured ACK link, a valid report
             expected = 0.0 if k.endswith("rate") else -1.0
             assert r[k]["value"] == [expected] * 3, k
+        assert r["gma::ul::measurement_ok"]["value"] == [1.0] * 3
 
 
 def test_ul_records_follow_the_subscription() -> None:
@@ -159,3 +165,51 @@ def test_acks_on_the_nr_uplink_give_the_nr_ul_records() -> None:
         assert r["gma::nr::ul::traffic_ratio"]["value"] == [100.0] * 2
         assert r["gma::lte::ul::owd"]["value"] == [-1.0] * 2 and r["gma::wifi::ul::rate"]["value"] == [0.0] * 2
         assert r["gma::ul::rate"]["value"] == r["gma::nr::ul::rate"]["value"]
+
+
+def test_ul_qos_violations_and_split_follow_the_ack_link(tcp_run) -> None:
+    """Each ACK takes its link's fixed delay, so the violations are the share of ACKs on links slower than the
+    bound; qos_rate is the rate when those stay within the target; split_ratio is 100 % on the ACK link."""
+    sim, out = tcp_run
+    p = sim.params
+    for r, _ in out:
+        rates = {link: np.array(r[f"gma::{link}::ul::rate"]["value"]) for link in LINKS}
+        total = sum(rates.values())
+        for u in range(sim.num_users):
+            if total[u] == 0:
+                assert r["gma::ul::delay_violation"]["value"][u] == -1.0
+                continue
+            over = sum(rates[link][u] for link in LINKS if ack_delay_ms(sim, link) > p.user_delay_bound_ms[u])
+            viol = 100.0 * over / total[u]
+            assert r["gma::ul::delay_violation"]["value"][u] == pytest.approx(viol, abs=1e-4)
+            met = viol <= 100.0 * p.user_viol_target[u]
+            assert r["gma::ul::qos_rate"]["value"][u] == pytest.approx(total[u] if met else 0.0, abs=1e-5)
+        splits = np.array([r[f"gma::{link}::ul::split_ratio"]["value"] for link in LINKS])
+        assert np.all(splits.sum(axis=0) == 100.0) and set(np.unique(splits)) <= {0.0, 100.0}
+        # the ACKs of the interval went on the configured link
+        for i, link in enumerate(LINKS):
+            assert np.all(rates[link][splits[i] == 0.0] == 0.0)
+
+
+def test_without_a_ul_subscription_the_bookkeeping_is_off_and_nothing_else_changes() -> None:
+    """``Params.ul_stats`` gates the per-ACK counters: a subscription without ul keys gets −1 ul rows (never
+    sent) and exactly the downlink values of a run that counts them; the same seed gives the same run."""
+    dl = ["gma::dl::rate", "gma::dl::owd", "gma::wifi::dl::rate", "gma::lte::dl::owd", "lte::dl::max_rate"]
+    runs = {}
+    for name, subscribed in (("off", dl), ("on", dl + ["gma::ul::rate"]), ("on2", dl + ["gma::ul::rate"])):
+        sim = Simulation(load_config(num_users=4, subscribed_network_stats=subscribed))
+        assert sim.params.ul_stats == (name != "off")
+        tables = [sim._advance_measured() for _ in range(8)]
+        runs[name] = np.array(tables)
+    dl_rows = [i for i, k in enumerate(METRIC_KEYS) if "::ul::" not in k]
+    ul_rows = [i for i, k in enumerate(METRIC_KEYS) if k in UL_KEYS]
+    np.testing.assert_array_equal(runs["off"][:, dl_rows], runs["on"][:, dl_rows])
+    np.testing.assert_array_equal(runs["on"], runs["on2"])
+    assert np.all(runs["off"][:, ul_rows] == -1.0)
+    assert np.any(runs["on"][:, ul_rows] > 0)
+
+
+def test_uplink_data_flows_are_refused_naming_the_field() -> None:
+    from netgym_lite.errors import ConfigError
+    with pytest.raises(ConfigError, match="downlink_traffic"):
+        load_config(downlink_traffic=False)

@@ -79,6 +79,7 @@ class Params(NamedTuple):
     ack_delay_wifi_ms: float
     ack_delay_lte_ms: float
     ack_bytes: int  # size of one TCP ACK on the uplink (IP packet)
+    ul_stats: bool  # count uplink traffic for the ul records (off when no ul record is subscribed)
     gma_threshold_ms: float
     gma_stable: bool
     gma_loss_balancing: bool

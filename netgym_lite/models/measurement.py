@@ -14,6 +14,7 @@ import numpy as np
 from ..core.jit import kernel
 from .gma_split import link_units
 from .nr_phy import DATA_SYMBOLS_PER_SLOT
+from .tcp_receiver import ack_delay_ms
 
 LINK_WIFI = 0
 LINK_LTE = 1
@@ -31,9 +32,13 @@ METRIC_KEYS = (
     "lte::cell_id", "lte::slice_id", "lte::dl::max_rate", "lte::dl::rb_usage",
     "wifi::cell_id", "wifi::dl::max_rate", "wifi::ul::max_rate",
     # uplink: what the users send, i.e. the TCP ACKs of their downloads (UDP flows send nothing up)
-    "gma::ul::rate", "gma::ul::tx_rate", "gma::ul::owd", "gma::ul::max_owd",
+    "gma::ul::rate", "gma::ul::tx_rate", "gma::ul::owd", "gma::ul::max_owd", "gma::ul::qos_rate",
+    "gma::ul::delay_violation", "gma::ul::delay_test_1_violation", "gma::ul::delay_test_2_violation",
+    "gma::ul::measurement_ok",
     "gma::wifi::ul::rate", "gma::wifi::ul::owd", "gma::wifi::ul::max_owd", "gma::wifi::ul::traffic_ratio",
+    "gma::wifi::ul::qos_rate", "gma::wifi::ul::priority", "gma::wifi::ul::split_ratio",
     "gma::lte::ul::rate", "gma::lte::ul::owd", "gma::lte::ul::max_owd", "gma::lte::ul::traffic_ratio",
+    "gma::lte::ul::qos_rate", "gma::lte::ul::priority", "gma::lte::ul::split_ratio",
 )
 #: Rows a scenario with gNBs appends to the table (and to its records): the NR link's, in the same order.
 NR_METRIC_KEYS = (
@@ -41,14 +46,20 @@ NR_METRIC_KEYS = (
     "gma::nr::dl::priority", "gma::nr::dl::traffic_ratio", "gma::nr::dl::split_ratio",
     "nr::cell_id", "nr::dl::max_rate",
     "gma::nr::ul::rate", "gma::nr::ul::owd", "gma::nr::ul::max_owd", "gma::nr::ul::traffic_ratio",
+    "gma::nr::ul::qos_rate", "gma::nr::ul::priority", "gma::nr::ul::split_ratio",
 )
 ALL_METRIC_KEYS = METRIC_KEYS + NR_METRIC_KEYS
 ROW = {key: i for i, key in enumerate(ALL_METRIC_KEYS)}
 # 7 rows per link, same order; indexed by link id (Wi-Fi 0, LTE 1, NR 2)
 _LINK_BASE = (ROW["gma::wifi::dl::rate"], ROW["gma::lte::dl::rate"], ROW["gma::nr::dl::rate"])
-# uplink: 4 rows for the user (rate, tx_rate, owd, max_owd), then 4 per link (rate, owd, max_owd, traffic_ratio)
+# uplink: 9 rows for the user (rate, tx_rate, owd, max_owd, qos_rate, 3 violations, measurement_ok), then 7 per
+# link (rate, owd, max_owd, traffic_ratio, qos_rate, priority, split_ratio)
 _UL_BASE = ROW["gma::ul::rate"]
+_UL_USER_ROWS = ROW["gma::wifi::ul::rate"] - _UL_BASE
 _UL_LINK_BASE = (ROW["gma::wifi::ul::rate"], ROW["gma::lte::ul::rate"], ROW["gma::nr::ul::rate"])
+_UL_LINK_ROWS = ROW["gma::lte::ul::rate"] - ROW["gma::wifi::ul::rate"]
+#: Keys whose values come from the per-ACK uplink counters (``Params.ul_stats``); ``wifi::ul::max_rate`` does not.
+UL_COUNTED_KEYS = tuple(key for key in ALL_METRIC_KEYS if key.startswith("gma::") and "::ul::" in key)
 
 
 def metric_keys(has_nr: bool) -> tuple[str, ...]:
@@ -115,35 +126,69 @@ def measure_interval(s, p, table: np.ndarray) -> None:
             table[_NR_CELL_ROW, u] = s.nr_gnb[u] + 1.0
             # Mbps with every data symbol of every slot
             table[_NR_CELL_ROW + 1, u] = s.nr_bits_per_symbol[u] * DATA_SYMBOLS_PER_SLOT / (p.nr_slot_ms * 1000.0)
-        _measure_uplink(s, table, u, links, to_mbps)
+        _measure_uplink(s, p, table, u, links, to_mbps)
 
 
 @kernel(inline="always")
-def _measure_uplink(s, table: np.ndarray, u: int, links: int, to_mbps: float) -> None:
+def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float) -> None:
     """The ``ul`` rows of user ``u``: uplink bytes delivered (Mbps) and their one-way delay, per link and in
-    all (−1 delay where nothing arrived); bytes sent (Mbps) and the % of packets sent on each link."""
+    all (−1 delay where nothing arrived); bytes sent (Mbps) and the % of packets sent on each link. The uplink
+    carries TCP ACKs, each with its link's fixed delay, so the delay violations follow from the per-link ACK
+    counts; ACKs are never lost, so ``qos_rate`` = rate when the violations are within the user's target. Without
+    ``p.ul_stats`` (no ul key subscribed) nothing was counted and every row is −1."""
+    if not p.ul_stats:
+        for k in range(_UL_USER_ROWS):
+            table[_UL_BASE + k, u] = -1.0
+        for link in range(links):
+            for k in range(_UL_LINK_ROWS):
+                table[_UL_LINK_BASE[link] + k, u] = -1.0
+        return
     ul_bytes = 0.0
     ul_pkts = 0
     sent = 0
     owd_sum = 0.0
     owd_max = 0.0
+    over_bound = 0
+    over_test_1 = 0
+    over_test_2 = 0
     for link in range(links):
+        got = s.st_ul_pkts[u, link]
+        delay = ack_delay_ms(p, link)
         ul_bytes += s.st_ul_bytes[u, link]
-        ul_pkts += s.st_ul_pkts[u, link]
+        ul_pkts += got
         sent += s.st_ul_tx_pkts[u, link]
         owd_sum += s.st_ul_owd_sum[u, link]
         owd_max = max(owd_max, s.st_ul_owd_max[u, link])
-    table[_UL_BASE, u] = ul_bytes * to_mbps
+        if delay > p.user_delay_bound_ms[u]:
+            over_bound += got
+        if delay > p.user_delay_test_ms[u, 0]:
+            over_test_1 += got
+        if delay > p.user_delay_test_ms[u, 1]:
+            over_test_2 += got
+    viol = _ratio_or_missing(100.0 * over_bound, ul_pkts)
+    qos_met = ul_pkts > 0 and viol <= 100.0 * p.user_viol_target[u]
+    rate = ul_bytes * to_mbps
+    table[_UL_BASE, u] = rate
     table[_UL_BASE + 1, u] = s.st_ul_tx_bytes[u] * to_mbps
     table[_UL_BASE + 2, u] = _ratio_or_missing(owd_sum, ul_pkts)
     table[_UL_BASE + 3, u] = owd_max if ul_pkts > 0 else -1.0
+    table[_UL_BASE + 4, u] = rate if qos_met else 0.0
+    table[_UL_BASE + 5, u] = viol
+    table[_UL_BASE + 6, u] = _ratio_or_missing(100.0 * over_test_1, ul_pkts)
+    table[_UL_BASE + 7, u] = _ratio_or_missing(100.0 * over_test_2, ul_pkts)
+    table[_UL_BASE + 8, u] = 1.0
     for link in range(links):
         base = _UL_LINK_BASE[link]
         got = s.st_ul_pkts[u, link]
-        table[base, u] = s.st_ul_bytes[u, link] * to_mbps
+        link_rate = s.st_ul_bytes[u, link] * to_mbps
+        table[base, u] = link_rate
         table[base + 1, u] = _ratio_or_missing(s.st_ul_owd_sum[u, link], got)
         table[base + 2, u] = s.st_ul_owd_max[u, link] if got > 0 else -1.0
         table[base + 3, u] = _ratio_or_missing(100.0 * s.st_ul_tx_pkts[u, link], sent)
+        table[base + 4, u] = link_rate if qos_met else 0.0
+        table[base + 5, u] = s.user_prio[u]  # the flow's priority (its ACKs are not scheduled apart from it)
+        # uplink_mode "auto": this interval's ACKs all go on the one ACK link (close_interval chose it)
+        table[base + 6, u] = 100.0 if s.ack_link[u] == link else 0.0
 
 
 @kernel

@@ -35,8 +35,8 @@ def tcp_receive(s, p, t_ms: float, user: int, seq: int) -> None:
 
 
 @kernel(inline="always")
-def ack_delay_ms(s, p, link: int) -> float:
-    """One-way delay of an ACK on ``link``: the uplink access delay plus that link's backhaul."""
+def ack_delay_ms(p, link: int) -> float:
+    """One-way delay of a TCP ACK on ``link`` (its uplink access delay plus the link's backhaul)."""
     if link == LINK_WIFI:
         return p.ack_delay_wifi_ms + p.wifi_backhaul_ms
     if link == LINK_NR:
@@ -46,8 +46,11 @@ def ack_delay_ms(s, p, link: int) -> float:
 
 @kernel(inline="always")
 def count_ack_arrival(s, p, t_ms: float, user: int, link: int) -> None:
-    """An ACK sent on ``link`` reached the sender: count it as that link's uplink traffic this interval."""
-    owd = ack_delay_ms(s, p, link)
+    """An ACK sent on ``link`` reached the sender: count it as that link's uplink traffic this interval
+    (only when ``p.ul_stats``: a run whose records carry no ul key skips the bookkeeping)."""
+    if not p.ul_stats:
+        return
+    owd = ack_delay_ms(p, link)
     s.st_ul_bytes[user, link] += p.ack_bytes
     s.st_ul_pkts[user, link] += 1
     s.st_ul_owd_sum[user, link] += owd
@@ -63,7 +66,8 @@ def tcp_flush_ack(s, p, t_ms: float, user: int) -> None:
         return
     s.tcp_ack_segments[user] = 0
     link = s.ack_link[user]
-    s.st_ul_tx_bytes[user] += p.ack_bytes
-    s.st_ul_tx_pkts[user, link] += 1
-    schedule(s, t_ms + ack_delay_ms(s, p, link), EV_TCP_ACK,
+    if p.ul_stats:
+        s.st_ul_tx_bytes[user] += p.ack_bytes
+        s.st_ul_tx_pkts[user, link] += 1
+    schedule(s, t_ms + ack_delay_ms(p, link), EV_TCP_ACK,
              user + (link << ACK_LINK_SHIFT) + (segments << ACK_SEGMENTS_SHIFT), s.tcp_rcv_nxt[user])
