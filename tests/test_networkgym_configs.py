@@ -103,9 +103,18 @@ def test_networkgyms_shipped_config_runs_a_full_session(zserver: ZmqServer, name
         keys = {f"{r['source']}::{r['name']}" for r in stats}
         assert keys <= subscribed
         # every stat NetworkGym's config subscribes to comes back, but the uplink ones we do not model (the
-        # uplink carries only TCP ACKs: no QoS, priority or split on it; docs/models.md "Traffic")
+        # uplink carries only TCP ACKs; docs/models.md "Traffic"): the per-slice ul cell stats and ul missed_action
         assert {s for s in subscribed if "::ul::" not in s or s in ALL_METRIC_KEYS} <= keys
+        assert {s for s in subscribed - keys if "::ul::" in s} <= {"gma::ul::missed_action"} | {
+            s for s in subscribed if "::ul::cell::" in s}
         assert any("::ul::" in k for k in keys) == any("::ul::" in s for s in subscribed)
+        by = {f"{r['source']}::{r['name']}": r["value"] for r in stats}
+        if "gma::ul::rate" in by and "gma::dl::rate" in by:
+            # the uplink carries TCP's ACKs (≤ 52 bytes per downlink segment), nothing for UDP flows
+            for dl, ul in zip(by["gma::dl::rate"], by["gma::ul::rate"], strict=True):
+                assert 0 <= ul <= dl * 0.05 + 0.05
+            assert (max(by["gma::ul::rate"]) > 0) == ("tcp" in json.dumps(start.get("transport_protocol")).lower()
+                                                      or "tcp" in json.dumps(start.get("per_slice_config")).lower())
         for r in stats:
             assert r["ts"] == start["measurement_start_time_ms"] + (k + 1) * interval
             if "::cell::" in r["name"] or r["name"].endswith("_allocation"):
