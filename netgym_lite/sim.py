@@ -340,9 +340,7 @@ def new_stats(n: int, links: int = 2) -> Stats:
         rx_bytes=np.zeros(n), rx_pkts=np.zeros(n, np.int64), owd_sum=np.zeros(n), owd_max=np.zeros(n),
         viol=np.zeros((n, 3), np.int64), drops=np.zeros((n, links), np.int64), rbs=np.zeros(n),
         nr_symbols=np.zeros(n, np.int64),
-        ul_bytes=np.zeros((n, links)), ul_pkts=np.zeros((n, links), np.int64),
-        ul_owd_sum=np.zeros((n, links)), ul_owd_max=np.zeros((n, links)),
-        ul_tx_bytes=np.zeros(n), ul_tx_pkts=np.zeros((n, links), np.int64),
+        ul=np.zeros((n, links, 4)),
         total_sent=np.zeros(n, np.int64), total_delivered=np.zeros(n, np.int64),
         total_dropped=np.zeros(n, np.int64),
     )

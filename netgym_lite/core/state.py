@@ -273,12 +273,7 @@ class State(NamedTuple):
     st_drops: np.ndarray  # int64[U, L]
     st_rbs: np.ndarray  # float64[U] LTE RBs allocated
     st_nr_symbols: np.ndarray  # int64[U] NR data symbols allocated
-    st_ul_bytes: np.ndarray  # float64[U, L] uplink bytes delivered per link (TCP ACKs)
-    st_ul_pkts: np.ndarray  # int64[U, L]
-    st_ul_owd_sum: np.ndarray  # float64[U, L]
-    st_ul_owd_max: np.ndarray  # float64[U, L]
-    st_ul_tx_bytes: np.ndarray  # float64[U] uplink bytes sent (all links)
-    st_ul_tx_pkts: np.ndarray  # int64[U, L] uplink packets sent per link
+    st_ul: np.ndarray  # float64[U, L, 4] uplink (TCP ACKs) per link: arrived, owd sum, owd max, sent
     st_total_sent: np.ndarray  # int64[U] since start
     st_total_delivered: np.ndarray  # int64[U]
     st_total_dropped: np.ndarray  # int64[U]

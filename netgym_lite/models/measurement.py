@@ -144,21 +144,21 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
                 table[_UL_LINK_BASE[link] + k, u] = -1.0
         return
     ul_bytes = 0.0
-    ul_pkts = 0
-    sent = 0
+    ul_pkts = 0.0
+    sent = 0.0
     owd_sum = 0.0
     owd_max = 0.0
-    over_bound = 0
-    over_test_1 = 0
-    over_test_2 = 0
+    over_bound = 0.0
+    over_test_1 = 0.0
+    over_test_2 = 0.0
     for link in range(links):
-        got = s.st_ul_pkts[u, link]
+        got = s.st_ul[u, link, 0]
         delay = ack_delay_ms(p, link)
-        ul_bytes += s.st_ul_bytes[u, link]
+        ul_bytes += got * p.ack_bytes
         ul_pkts += got
-        sent += s.st_ul_tx_pkts[u, link]
-        owd_sum += s.st_ul_owd_sum[u, link]
-        owd_max = max(owd_max, s.st_ul_owd_max[u, link])
+        sent += s.st_ul[u, link, 3]
+        owd_sum += s.st_ul[u, link, 1]
+        owd_max = max(owd_max, s.st_ul[u, link, 2])
         if delay > p.user_delay_bound_ms[u]:
             over_bound += got
         if delay > p.user_delay_test_ms[u, 0]:
@@ -169,7 +169,7 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
     qos_met = ul_pkts > 0 and viol <= 100.0 * p.user_viol_target[u]
     rate = ul_bytes * to_mbps
     table[_UL_BASE, u] = rate
-    table[_UL_BASE + 1, u] = s.st_ul_tx_bytes[u] * to_mbps
+    table[_UL_BASE + 1, u] = sent * p.ack_bytes * to_mbps
     table[_UL_BASE + 2, u] = _ratio_or_missing(owd_sum, ul_pkts)
     table[_UL_BASE + 3, u] = owd_max if ul_pkts > 0 else -1.0
     table[_UL_BASE + 4, u] = rate if qos_met else 0.0
@@ -179,12 +179,12 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
     table[_UL_BASE + 8, u] = 1.0
     for link in range(links):
         base = _UL_LINK_BASE[link]
-        got = s.st_ul_pkts[u, link]
-        link_rate = s.st_ul_bytes[u, link] * to_mbps
+        got = s.st_ul[u, link, 0]
+        link_rate = got * p.ack_bytes * to_mbps
         table[base, u] = link_rate
-        table[base + 1, u] = _ratio_or_missing(s.st_ul_owd_sum[u, link], got)
-        table[base + 2, u] = s.st_ul_owd_max[u, link] if got > 0 else -1.0
-        table[base + 3, u] = _ratio_or_missing(100.0 * s.st_ul_tx_pkts[u, link], sent)
+        table[base + 1, u] = _ratio_or_missing(s.st_ul[u, link, 1], got)
+        table[base + 2, u] = s.st_ul[u, link, 2] if got > 0 else -1.0
+        table[base + 3, u] = _ratio_or_missing(100.0 * s.st_ul[u, link, 3], sent)
         table[base + 4, u] = link_rate if qos_met else 0.0
         table[base + 5, u] = s.user_prio[u]  # the flow's priority (its ACKs are not scheduled apart from it)
         # uplink_mode "auto": this interval's ACKs all go on the one ACK link (close_interval chose it)
@@ -221,12 +221,8 @@ def close_interval(s, p) -> None:
             s.st_link_owd_sum[u, link] = 0.0
             s.st_link_owd_max[u, link] = 0.0
             s.st_drops[u, link] = 0
-            s.st_ul_bytes[u, link] = 0.0
-            s.st_ul_pkts[u, link] = 0
-            s.st_ul_owd_sum[u, link] = 0.0
-            s.st_ul_owd_max[u, link] = 0.0
-            s.st_ul_tx_pkts[u, link] = 0
-        s.st_ul_tx_bytes[u] = 0.0
+            for k in range(4):
+                s.st_ul[u, link, k] = 0.0
         s.st_tx_bytes[u] = 0.0
         s.st_rx_bytes[u] = 0.0
         s.st_rx_pkts[u] = 0

@@ -51,11 +51,10 @@ def count_ack_arrival(s, p, t_ms: float, user: int, link: int) -> None:
     if not p.ul_stats:
         return
     owd = ack_delay_ms(p, link)
-    s.st_ul_bytes[user, link] += p.ack_bytes
-    s.st_ul_pkts[user, link] += 1
-    s.st_ul_owd_sum[user, link] += owd
-    if owd > s.st_ul_owd_max[user, link]:
-        s.st_ul_owd_max[user, link] = owd
+    s.st_ul[user, link, 0] += 1.0
+    s.st_ul[user, link, 1] += owd
+    if owd > s.st_ul[user, link, 2]:
+        s.st_ul[user, link, 2] = owd
 
 
 @kernel(inline="always")
@@ -67,7 +66,6 @@ def tcp_flush_ack(s, p, t_ms: float, user: int) -> None:
     s.tcp_ack_segments[user] = 0
     link = s.ack_link[user]
     if p.ul_stats:
-        s.st_ul_tx_bytes[user] += p.ack_bytes
-        s.st_ul_tx_pkts[user, link] += 1
+        s.st_ul[user, link, 3] += 1.0
     schedule(s, t_ms + ack_delay_ms(p, link), EV_TCP_ACK,
              user + (link << ACK_LINK_SHIFT) + (segments << ACK_SEGMENTS_SHIFT), s.tcp_rcv_nxt[user])
