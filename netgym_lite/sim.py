@@ -37,6 +37,7 @@ from .core.state import (
     REORDER_SLOTS,
     SCHED_PF,
     SCHED_RR,
+    STAT_VIOL_COLUMNS,
     TCP_WINDOW,
     TRANSPORT_BBR,
     TRANSPORT_TCP,
@@ -56,7 +57,6 @@ from .records import ALLOCATION_KEYS, CELL_KEYS, build_records, slice_metrics
 LTE_PROCESSING_DELAY_MS = 2.0  # calibrated: ns-3's unloaded LTE one-way delay 4.6 ms incl. 1 ms backhaul
 ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi uplink
 ACK_DELAY_LTE_MS = 4.0  # scheduling request + grant + TTI + processing on the LTE uplink
-TCP_ACK_BYTES = 52  # IPv4 header 20 B (RFC 791) + TCP header 20 B (RFC 9293) + timestamps option 12 B (RFC 7323)
 QOS_PROHIBIT_MS = 5000.0  # a link that failed a user's QoS test is not tried again for 5 s (design.md §6)
 DFP_SHARE = (0.7, 0.9)  # dynamic flow prioritisation marks 70-90 % of each link's flows high priority
 NR_TB_DECODE_MS = 0.1  # ns-3 5G-LENA's TbDecodeLatency (100 µs)
@@ -134,7 +134,6 @@ def _params(cfg: ScenarioConfig) -> Params:
         reorder_timeout_ms=float(gma.reordering_timeout_ms),
         ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,
         ack_delay_lte_ms=ACK_DELAY_LTE_MS,
-        ack_bytes=TCP_ACK_BYTES,
         ul_stats=wants_ul_stats(cfg.subscribed_network_stats),
         gma_threshold_ms=float(gma.delay_threshold_ms),
         gma_stable=bool(gma.stable),
@@ -338,9 +337,8 @@ def new_stats(n: int, links: int = 2) -> Stats:
         link_rx_bytes=np.zeros((n, links)), link_rx_pkts=np.zeros((n, links), np.int64),
         link_owd_sum=np.zeros((n, links)), link_owd_max=np.zeros((n, links)),
         rx_bytes=np.zeros(n), rx_pkts=np.zeros(n, np.int64), owd_sum=np.zeros(n), owd_max=np.zeros(n),
-        viol=np.zeros((n, 3), np.int64), drops=np.zeros((n, links), np.int64), rbs=np.zeros(n),
+        viol=np.zeros((n, STAT_VIOL_COLUMNS), np.int64), drops=np.zeros((n, links), np.int64), rbs=np.zeros(n),
         nr_symbols=np.zeros(n, np.int64),
-        ul=np.zeros((n, links, 4)),
         total_sent=np.zeros(n, np.int64), total_delivered=np.zeros(n, np.int64),
         total_dropped=np.zeros(n, np.int64),
     )

@@ -1,7 +1,7 @@
 """Uplink (``ul``) records: the TCP ACKs of the users' downloads on the up links (design.md §5, docs/models.md).
 
 Downlink traffic only, so what a user sends up is its TCP receiver's ACKs (one per delivery batch,
-``Params.ack_bytes`` each, after the fixed uplink delay of the ACK link plus its backhaul); UDP users send nothing.
+``TCP_ACK_BYTES`` each, after the fixed uplink delay of the ACK link plus its backhaul); UDP users send nothing.
 Expected values come from the model's parameters (ACK size, ACK delays, interval), never from hard-coded numbers.
 """
 
@@ -15,6 +15,7 @@ import pytest
 from netgym_lite.config import load_config
 from netgym_lite.config_types import NrConfig, Position, ScenarioConfig
 from netgym_lite.models.measurement import METRIC_KEYS
+from netgym_lite.models.tcp_receiver import TCP_ACK_BYTES
 from netgym_lite.sim import Simulation
 
 LINKS = ("wifi", "lte")
@@ -60,7 +61,7 @@ def test_ul_records_are_produced_for_every_user_like_the_dl_ones(tcp_run) -> Non
 def test_ul_rate_is_the_ack_bytes_and_at_most_one_ack_per_delivered_segment(tcp_run) -> None:
     sim, out = tcp_run
     interval_ms = sim.cfg.step_interval_ms
-    ack_bytes = sim.params.ack_bytes
+    ack_bytes = TCP_ACK_BYTES
     acks_total = np.zeros(sim.num_users)
     sent_total = np.zeros(sim.num_users)
     assert max(ack_delay_ms(sim, link) for link in LINKS) < interval_ms

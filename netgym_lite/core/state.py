@@ -22,6 +22,14 @@ TRANSPORT_TCP = 1  # loss-based (models/tcp.py)
 TRANSPORT_BBR = 2  # BBR-like rate-based (models/tcp_bbr.py)
 SCHED_PF = 0
 SCHED_RR = 1
+# Columns of ``State.st_viol`` (int64[U, STAT_VIOL_COLUMNS]): the downlink's delay violations (0 bound, 1 test 1,
+# 2 test 2), then the uplink's TCP ACKs per link (models/tcp_receiver.py). The ACK counters live in this array
+# rather than in a State field of their own: every extra field slows every non-inlined kernel call (numba passes
+# the State as one flat tuple of its arrays' members); one extra array field cost ~25 % of the bare default
+# simulation (bench_step.py), the per-ACK counting itself nothing measurable.
+UL_ACKS_IN = 3  # st_viol[u, UL_ACKS_IN + link]: ACKs that arrived over the link this interval
+UL_ACKS_OUT = 6  # st_viol[u, UL_ACKS_OUT + link]: ACKs sent on it this interval
+STAT_VIOL_COLUMNS = 9
 
 
 class Params(NamedTuple):
@@ -78,7 +86,6 @@ class Params(NamedTuple):
     reorder_timeout_ms: float
     ack_delay_wifi_ms: float
     ack_delay_lte_ms: float
-    ack_bytes: int  # size of one TCP ACK on the uplink (IP packet)
     ul_stats: bool  # count uplink traffic for the ul records (off when no ul record is subscribed)
     gma_threshold_ms: float
     gma_stable: bool
@@ -269,11 +276,10 @@ class State(NamedTuple):
     st_rx_pkts: np.ndarray  # int64[U]
     st_owd_sum: np.ndarray  # float64[U]
     st_owd_max: np.ndarray  # float64[U]
-    st_viol: np.ndarray  # int64[U, 3] packets over delay bound, test 1, test 2
+    st_viol: np.ndarray  # int64[U, 9] packets over delay bound, test 1, test 2; uplink ACKs in/out per link
     st_drops: np.ndarray  # int64[U, L]
     st_rbs: np.ndarray  # float64[U] LTE RBs allocated
     st_nr_symbols: np.ndarray  # int64[U] NR data symbols allocated
-    st_ul: np.ndarray  # float64[U, L, 4] uplink (TCP ACKs) per link: arrived, owd sum, owd max, sent
     st_total_sent: np.ndarray  # int64[U] since start
     st_total_delivered: np.ndarray  # int64[U]
     st_total_dropped: np.ndarray  # int64[U]

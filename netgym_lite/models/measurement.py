@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.jit import kernel
+from ..core.state import UL_ACKS_IN, UL_ACKS_OUT
 from .gma_split import link_units
 from .nr_phy import DATA_SYMBOLS_PER_SLOT
-from .tcp_receiver import ack_delay_ms
+from .tcp_receiver import TCP_ACK_BYTES, ack_delay_ms
 
 LINK_WIFI = 0
 LINK_LTE = 1
@@ -135,7 +136,8 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
     all (−1 delay where nothing arrived); bytes sent (Mbps) and the % of packets sent on each link. The uplink
     carries TCP ACKs, each with its link's fixed delay, so the delay violations follow from the per-link ACK
     counts; ACKs are never lost, so ``qos_rate`` = rate when the violations are within the user's target. Without
-    ``p.ul_stats`` (no ul key subscribed) nothing was counted and every row is −1."""
+    ``p.ul_stats`` (no ul key subscribed) nothing was counted and every row is −1. Counts: ``st_viol`` columns
+    ``UL_ACKS_IN + link`` (arrived) and ``UL_ACKS_OUT + link`` (sent)."""
     if not p.ul_stats:
         for k in range(_UL_USER_ROWS):
             table[_UL_BASE + k, u] = -1.0
@@ -152,13 +154,14 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
     over_test_1 = 0.0
     over_test_2 = 0.0
     for link in range(links):
-        got = s.st_ul[u, link, 0]
+        got = float(s.st_viol[u, UL_ACKS_IN + link])
         delay = ack_delay_ms(p, link)
-        ul_bytes += got * p.ack_bytes
+        ul_bytes += got * TCP_ACK_BYTES
         ul_pkts += got
-        sent += s.st_ul[u, link, 3]
-        owd_sum += s.st_ul[u, link, 1]
-        owd_max = max(owd_max, s.st_ul[u, link, 2])
+        sent += s.st_viol[u, UL_ACKS_OUT + link]
+        if got > 0:
+            owd_sum += got * delay
+            owd_max = max(owd_max, delay)
         if delay > p.user_delay_bound_ms[u]:
             over_bound += got
         if delay > p.user_delay_test_ms[u, 0]:
@@ -169,7 +172,7 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
     qos_met = ul_pkts > 0 and viol <= 100.0 * p.user_viol_target[u]
     rate = ul_bytes * to_mbps
     table[_UL_BASE, u] = rate
-    table[_UL_BASE + 1, u] = sent * p.ack_bytes * to_mbps
+    table[_UL_BASE + 1, u] = sent * TCP_ACK_BYTES * to_mbps
     table[_UL_BASE + 2, u] = _ratio_or_missing(owd_sum, ul_pkts)
     table[_UL_BASE + 3, u] = owd_max if ul_pkts > 0 else -1.0
     table[_UL_BASE + 4, u] = rate if qos_met else 0.0
@@ -179,12 +182,13 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
     table[_UL_BASE + 8, u] = 1.0
     for link in range(links):
         base = _UL_LINK_BASE[link]
-        got = s.st_ul[u, link, 0]
-        link_rate = got * p.ack_bytes * to_mbps
+        got = float(s.st_viol[u, UL_ACKS_IN + link])
+        link_rate = got * TCP_ACK_BYTES * to_mbps
+        delay = ack_delay_ms(p, link) if got > 0 else -1.0  # every ACK on the link takes its fixed delay
         table[base, u] = link_rate
-        table[base + 1, u] = _ratio_or_missing(s.st_ul[u, link, 1], got)
-        table[base + 2, u] = s.st_ul[u, link, 2] if got > 0 else -1.0
-        table[base + 3, u] = _ratio_or_missing(100.0 * s.st_ul[u, link, 3], sent)
+        table[base + 1, u] = delay
+        table[base + 2, u] = delay
+        table[base + 3, u] = _ratio_or_missing(100.0 * s.st_viol[u, UL_ACKS_OUT + link], sent)
         table[base + 4, u] = link_rate if qos_met else 0.0
         table[base + 5, u] = s.user_prio[u]  # the flow's priority (its ACKs are not scheduled apart from it)
         # uplink_mode "auto": this interval's ACKs all go on the one ACK link (close_interval chose it)
@@ -221,8 +225,6 @@ def close_interval(s, p) -> None:
             s.st_link_owd_sum[u, link] = 0.0
             s.st_link_owd_max[u, link] = 0.0
             s.st_drops[u, link] = 0
-            for k in range(4):
-                s.st_ul[u, link, k] = 0.0
         s.st_tx_bytes[u] = 0.0
         s.st_rx_bytes[u] = 0.0
         s.st_rx_pkts[u] = 0
@@ -230,5 +232,5 @@ def close_interval(s, p) -> None:
         s.st_owd_max[u] = 0.0
         s.st_rbs[u] = 0.0
         s.st_nr_symbols[u] = 0
-        for k in range(3):
+        for k in range(s.st_viol.shape[1]):  # dl violations and ul ACK counts
             s.st_viol[u, k] = 0

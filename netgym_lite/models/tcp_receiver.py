@@ -6,17 +6,18 @@ a reordering run), as Linux's generic receive offload does, and the ACK says how
 the sender counts the packets an ACK covers (appropriate byte counting, RFC 3465), so batching does not slow
 slow start, and counts a duplicate ACK once per segment (as SACK would). The ACK reaches the sender after
 the uplink delay of the user's ACK link (design.md: "ACK path as a delay"). Its arrival is counted as uplink
-traffic of that link (``ul::*`` records): ``p.ack_bytes`` delivered after that delay.
+traffic of that link (``ul::*`` records): ``TCP_ACK_BYTES`` delivered after that delay.
 """
 
 from __future__ import annotations
 
 from ..core.events import ACK_LINK_SHIFT, ACK_SEGMENTS_SHIFT, EV_TCP_ACK, schedule
 from ..core.jit import kernel
-from ..core.state import TCP_WINDOW
+from ..core.state import TCP_WINDOW, UL_ACKS_IN, UL_ACKS_OUT
 
 LINK_WIFI = 0
 LINK_NR = 2
+TCP_ACK_BYTES = 52  # IPv4 header 20 B (RFC 791) + TCP header 20 B (RFC 9293) + timestamps option 12 B (RFC 7323)
 
 
 @kernel(inline="always")
@@ -47,14 +48,10 @@ def ack_delay_ms(p, link: int) -> float:
 @kernel(inline="always")
 def count_ack_arrival(s, p, t_ms: float, user: int, link: int) -> None:
     """An ACK sent on ``link`` reached the sender: count it as that link's uplink traffic this interval
-    (only when ``p.ul_stats``: a run whose records carry no ul key skips the bookkeeping)."""
-    if not p.ul_stats:
-        return
-    owd = ack_delay_ms(p, link)
-    s.st_ul[user, link, 0] += 1.0
-    s.st_ul[user, link, 1] += owd
-    if owd > s.st_ul[user, link, 2]:
-        s.st_ul[user, link, 2] = owd
+    (only when ``p.ul_stats``: a run whose records carry no ul key skips the bookkeeping). Its delay is the
+    link's fixed :func:`ack_delay_ms`, so the count is all the ``ul`` rows need."""
+    if p.ul_stats:
+        s.st_viol[user, UL_ACKS_IN + link] += 1
 
 
 @kernel(inline="always")
@@ -66,6 +63,6 @@ def tcp_flush_ack(s, p, t_ms: float, user: int) -> None:
     s.tcp_ack_segments[user] = 0
     link = s.ack_link[user]
     if p.ul_stats:
-        s.st_ul[user, link, 3] += 1.0
+        s.st_viol[user, UL_ACKS_OUT + link] += 1
     schedule(s, t_ms + ack_delay_ms(p, link), EV_TCP_ACK,
              user + (link << ACK_LINK_SHIFT) + (segments << ACK_SEGMENTS_SHIFT), s.tcp_rcv_nxt[user])
