@@ -225,7 +225,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
     rng = make_streams(seed)
     qcap, pool, heap = _capacities(cfg, p)
     # packets in flight between the eNB scheduler and the UE: at most 1 + processing TTIs' worth
-    max_tti_bytes = p.lte_rbs * lte_phy.bits_per_rb(100.0) / 8
+    max_tti_bytes = p.lte_rbs * lte_phy.bits_per_rb(100.0, p.lte_rbs) / 8
     air = int(math.ceil((2 + p.lte_proc_delay_ms) * max_tti_bytes / p.user_packet_bytes.min())) + 8
     placement = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
     if cfg.user_locations is not None:

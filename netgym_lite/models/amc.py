@@ -1,10 +1,10 @@
-"""Adaptive modulation and coding shared by the LTE and NR PHYs: SINR → CQI → MCS.
+"""Adaptive modulation and coding of the NR PHY: SINR → CQI → MCS (LTE follows ns-3's LteAmc: ``lte_phy``).
 
 Sources:
 - CQI efficiencies (bits per resource element): 3GPP TS 36.213 Table 7.2.3-1 (LTE) — the same numbers as
   TS 38.214 Table 5.2.2.1-2 (NR CQI table 1, up to 64QAM).
 - SINR → CQI: the highest CQI whose efficiency ≤ log2(1 + SINR/Γ), Γ = −ln(5·BER)/1.5 with BER = 5e-5
-  (Piro et al., "LTE-Sim", IEEE TVT 2011; ns-3's LteAmc and 5G-LENA's NrAmc "ShannonModel" use this gap).
+  (Piro et al., "LTE-Sim", IEEE TVT 2011; 5G-LENA's NrAmc "ShannonModel" uses this gap).
 - A CQI maps to the highest MCS whose efficiency does not exceed the CQI's; each PHY passes its own MCS table.
 """
 

@@ -36,7 +36,7 @@ def _lte_bits_per_rb(s, p, user: int) -> int:
         p.enb_pos[0], p.enb_pos[1], p.enb_pos[2],
     )
     pl = log_distance_path_loss_db(d, p.lte_pl[0], p.lte_pl[1], p.lte_pl[2])
-    return bits_per_rb(p.lte_tx_per_rb_dbm - pl - s.lte_shadow_db[user] - p.lte_noise_per_rb_dbm)
+    return bits_per_rb(p.lte_tx_per_rb_dbm - pl - s.lte_shadow_db[user] - p.lte_noise_per_rb_dbm, p.lte_rbs)
 
 
 @kernel

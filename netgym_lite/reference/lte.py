@@ -120,7 +120,7 @@ class LteCell(RlcBuffers):
         self.num_rbs = int(lte.resource_block_num)
         self.buffer_bytes = int(lte.rlc_buffer_bytes)
         self.snr_db = lte_snr_db(cfg, user_xyz, shadow_db)
-        self.bits_per_rb = np.array([bits_per_rb(float(s)) for s in self.snr_db], dtype=np.int64)
+        self.bits_per_rb = np.array([bits_per_rb(float(s), self.num_rbs) for s in self.snr_db], dtype=np.int64)
         # PF's rate_u: the full-cell rate (bits per TTI with all RBs).
         self.full_rate_bits = self.bits_per_rb * self.num_rbs
         size = rbg_size(self.num_rbs)
