@@ -62,8 +62,9 @@ class ProgressBar:
 class KpiCollector:
     """Per-user KPIs accumulated from the raw records in ``info["network_stats"]``."""
 
-    def __init__(self, num_users: int) -> None:
+    def __init__(self, num_users: int, uplink_data: bool = False) -> None:
         self.n = num_users
+        self.uplink_data = uplink_data  # the data flows run UE → network: read the gma ul records as the data
         self.rate_sum = np.zeros(num_users)
         self.rate_count = 0
         self.owd_sum = np.zeros(num_users)
@@ -74,9 +75,10 @@ class KpiCollector:
 
     def add(self, info: dict, reward: float | None) -> None:
         """Add one measurement (and the reward of the step that produced it, if any)."""
+        from netgym_lite.envs.base import RecordIndex
         from netgym_lite.envs.traffic_mgmt import record_values
 
-        recs = info["network_stats"]
+        recs = RecordIndex(info["network_stats"], uplink_data=self.uplink_data)
         rate = record_values(recs, "gma", "dl::rate", self.n)
         self.rate_sum += np.where(rate > 0, rate, 0.0)
         self.rate_count += 1
@@ -219,7 +221,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if total < 1:
             raise ConfigError(f"--steps={total} is invalid: allowed an integer >= 1")
         agent = make_agent(args.agent, env, seed=args.seed)
-        kpi = RmcatKpiCollector(env.num_users) if args.env == "rmcat" else KpiCollector(env.num_users)
+        kpi = (RmcatKpiCollector(env.num_users) if args.env == "rmcat"
+               else KpiCollector(env.num_users, uplink_data=not env.cfg.downlink))
         bar = ProgressBar(total, err, enabled=not args.quiet)
         t0 = time.perf_counter()
         obs, info = env.reset(seed=args.seed)

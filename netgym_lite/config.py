@@ -74,6 +74,8 @@ GMA_MODES = ("auto", "split", "steer")  # the three modes NetworkGym's ns-3 scen
 # Burst units a split is quantised to. "gma2" is adaptive 8..128 in NetworkGym; we use its maximum for now.
 SPLIT_BURST = {"gma": 32, "gma2": 128}
 MAX_USERS = 1024
+#: Environments whose flows may run uplink (``downlink_traffic: false``; models/wifi.py, sim.py "uplink data").
+UPLINK_ENVS = ("nqos_split", "qos_steer")
 # NetworkGym's rule: a wait < 0 or > 600000 ms means 600000 ms (10 minutes).
 MAX_WAIT_MS = 600_000
 MIN_PACKET_BYTES, MAX_PACKET_BYTES = 64, 9000  # up to a jumbo frame
@@ -142,10 +144,12 @@ SECTION_KEYS: dict[str, frozenset[str]] = {
         "ap_share_same_band", "enable_rx_signal_based_handover", "backhaul_delay_ms",
         "standard", "channel_width_mhz", "spatial_streams", "rate_control", "max_ampdu_bytes", "ap_queue_packets",
     }) | _INTERVAL_KEYS | _RADIO_KEYS,
-    "lte": frozenset({"resource_block_num", "backhaul_delay_ms", "scheduler", "rlc_buffer_bytes"})
+    "lte": frozenset({"resource_block_num", "backhaul_delay_ms", "scheduler", "rlc_buffer_bytes",
+                      "ue_tx_power_dbm", "enb_noise_figure_db"})
     | _INTERVAL_KEYS | _RADIO_KEYS,
     "nr": frozenset({
         "backhaul_delay_ms", "bandwidth_mhz", "numerology", "frequency_ghz", "tx_power_dbm", "noise_figure_db",
+        "ue_tx_power_dbm",
         "shadowing_std_db", "los_model", "scheduler", "rlc_buffer_bytes",
     }),
 }
@@ -710,6 +714,8 @@ def _lte(r: _Reader, interval: int, guard: int, packet_bytes: int) -> LteConfig:
         resource_block_num=lt.int_choice("resource_block_num", d.resource_block_num, RESOURCE_BLOCKS),
         tx_power_dbm=lt.number("tx_power_dbm", d.tx_power_dbm, lo=-50.0, hi=60.0),
         noise_figure_db=lt.number("noise_figure_db", d.noise_figure_db, lo=0.0, hi=50.0),
+        ue_tx_power_dbm=lt.number("ue_tx_power_dbm", d.ue_tx_power_dbm, lo=-50.0, hi=60.0),
+        enb_noise_figure_db=lt.number("enb_noise_figure_db", d.enb_noise_figure_db, lo=0.0, hi=50.0),
         frequency_ghz=lt.number("frequency_ghz", d.frequency_ghz, lo=0.0, lo_open=True, hi=100.0),
         path_loss=_path_loss(lt, d.path_loss),
         shadowing_std_db=lt.number("shadowing_std_db", d.shadowing_std_db, lo=0.0, hi=30.0),
@@ -732,6 +738,7 @@ def _nr(r: _Reader, packet_bytes: int) -> NrConfig:
         frequency_ghz=n.number("frequency_ghz", d.frequency_ghz, lo=0.5, hi=100.0),  # TR 38.901: 0.5-100 GHz
         tx_power_dbm=n.number("tx_power_dbm", d.tx_power_dbm, lo=-50.0, hi=60.0),
         noise_figure_db=n.number("noise_figure_db", d.noise_figure_db, lo=0.0, hi=50.0),
+        ue_tx_power_dbm=n.number("ue_tx_power_dbm", d.ue_tx_power_dbm, lo=-50.0, hi=60.0),
         shadowing_std_db=n.number("shadowing_std_db", d.shadowing_std_db, lo=0.0, hi=30.0),
         los_model=n.choice("los_model", d.los_model, NR_LOS_MODELS),
         scheduler=n.choice("scheduler", d.scheduler, ("rr",)),
@@ -854,12 +861,10 @@ def _session_checks(r: _Reader, cfg: ScenarioConfig) -> None:
     """Keys that only mirror others (or are fixed in netgym-lite): check, never store."""
     if r.raw("type", "env-start") != "env-start":
         raise field_error(ConfigError, r.path("type"), r.raw("type"), "'env-start'")
-    if not r.boolean("downlink_traffic", True):
+    if not cfg.downlink and cfg.env not in UPLINK_ENVS:
         raise field_error(ConfigError, r.path("downlink_traffic"), False,
-                          "true (false makes NetworkGym's flows uplink data flows, UE to network; netgym-lite does "
-                          "not model them yet: no UE transmit queue, eNB/gNB uplink scheduler or Wi-Fi station "
-                          "contention, no uplink GMA split; its uplink carries only downlink TCP's ACKs, reported "
-                          "as gma::ul::* records)")
+                          f"true for {cfg.env} (uplink data flows are modelled for {' and '.join(UPLINK_ENVS)}; "
+                          "slicing schedules the downlink's RBs only)")
     if not r.boolean("respond_action_after_measurement", True):
         raise field_error(ConfigError, r.path("respond_action_after_measurement"), False,
                           "true (netgym-lite always answers each measurement with one action)")
@@ -894,7 +899,7 @@ def _build(canon: dict, origins: _Origins, env: str) -> ScenarioConfig:
         episodes_per_session=r.integer("episodes_per_session", ScenarioConfig.episodes_per_session, lo=1,
                                        hi=MAX_COUNT),
         random_seed=r.integer("random_seed", ScenarioConfig.random_seed, lo=0, hi=MAX_SEED),
-        downlink=True,
+        downlink=r.boolean("downlink_traffic", True),
         max_wait_time_for_action_ms=_max_wait(r),
         measurement_start_time_ms=r.integer("measurement_start_time_ms", ScenarioConfig.measurement_start_time_ms,
                                             lo=0, hi=MAX_END_TIME_MS),

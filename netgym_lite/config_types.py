@@ -168,7 +168,11 @@ class LteConfig:
 
     resource_block_num: int = 50
     tx_power_dbm: float = 30.0
-    noise_figure_db: float = 9.0
+    noise_figure_db: float = 9.0  # the UE's receiver (ns-3 LteUePhy); the eNB's is enb_noise_figure_db
+    # uplink data only: UE power class 3, 23 dBm (3GPP TS 36.101 §6.2.2), spread over the UE's RBs;
+    # ns-3 LteEnbPhy's noise figure 5 dB
+    ue_tx_power_dbm: float = 23.0
+    enb_noise_figure_db: float = 5.0
     frequency_ghz: float = 2.12
     path_loss: PathLoss = field(default_factory=lambda: PathLoss(reference_loss_db=38.97))
     shadowing_std_db: float = 0.0
@@ -193,7 +197,8 @@ class NrConfig:
     numerology: int = 0
     frequency_ghz: float = 3.5
     tx_power_dbm: float = 40.0
-    noise_figure_db: float = 5.0
+    noise_figure_db: float = 5.0  # both ends (5G-LENA's UE and gNB default)
+    ue_tx_power_dbm: float = 23.0  # uplink data only: power class 3 (TS 38.101-1 §6.2.1), over every PRB (TDMA)
     shadowing_std_db: float = 0.0
     los_model: str = "3gpp"
     scheduler: str = "rr"

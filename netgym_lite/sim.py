@@ -52,7 +52,7 @@ from .models.measurement import UL_COUNTED_KEYS, close_interval, metric_keys
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
-from .records import ALLOCATION_KEYS, CELL_KEYS, build_records, slice_metrics
+from .records import ALLOCATION_KEYS, CELL_KEYS, build_records, slice_metrics, swap_direction
 
 LTE_PROCESSING_DELAY_MS = 2.0  # calibrated: ns-3's unloaded LTE one-way delay 4.6 ms incl. 1 ms backhaul
 ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi uplink
@@ -76,14 +76,17 @@ def _nr_params(cfg: ScenarioConfig) -> dict:
         "gnb_pos": np.array([[g.x, g.y, g.z] for g in cfg.nr_gnb_locations], np.float64).reshape(n_gnbs, 3),
         "nr_backhaul_ms": float(nr.backhaul_delay_ms),
         "nr_slot_ms": slot,
-        "nr_proc_delay_ms": NR_CTRL_LATENCY_SLOTS * slot + NR_TB_DECODE_MS,
+        # uplink data waits one slot more: scheduling request, then the grant N2 slots ahead (as an ACK does)
+        "nr_proc_delay_ms": (NR_CTRL_LATENCY_SLOTS if cfg.downlink else NR_ACK_SLOTS - 1) * slot + NR_TB_DECODE_MS,
         "nr_prbs": prbs,
-        "nr_tx_per_prb_dbm": nr.tx_power_dbm - 10.0 * math.log10(prbs),
+        # uplink data: the UE sends in whole slots (TDMA), its power over every PRB
+        "nr_tx_per_prb_dbm": (nr.tx_power_dbm if cfg.downlink else nr.ue_tx_power_dbm) - 10.0 * math.log10(prbs),
         "nr_noise_per_prb_dbm": nr_phy.noise_per_prb_dbm(nr.numerology, nr.noise_figure_db),
         "nr_frequency_ghz": float(nr.frequency_ghz),
         "nr_los_model": nr_phy.LOS_MODELS[nr.los_model],
         "nr_rlc_bytes": int(nr.rlc_buffer_bytes),
-        "ack_delay_nr_ms": NR_ACK_SLOTS * slot + NR_TB_DECODE_MS,
+        # an ACK of uplink data comes down like downlink data: a slot, the control latency, decoding
+        "ack_delay_nr_ms": (NR_ACK_SLOTS if cfg.downlink else 1 + NR_CTRL_LATENCY_SLOTS) * slot + NR_TB_DECODE_MS,
     }
 
 
@@ -125,16 +128,17 @@ def _params(cfg: ScenarioConfig) -> Params:
         user_slice=np.array(cfg.slice_of_user, np.int64),
         lte_scheduler=SCHED_PF if lte.scheduler == "pf" else SCHED_RR,
         lte_rlc_bytes=int(lte.rlc_buffer_bytes),
-        lte_proc_delay_ms=LTE_PROCESSING_DELAY_MS,
-        lte_tx_per_rb_dbm=lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num),
-        lte_noise_per_rb_dbm=noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.noise_figure_db),
+        **_lte_budget(cfg),
         lte_pl=np.array([lte.path_loss.exponent, lte.path_loss.reference_loss_db, lte.path_loss.reference_distance_m]),
         **_nr_params(cfg),
         split_burst=int(gma.split_burst),
         reorder_timeout_ms=float(gma.reordering_timeout_ms),
-        ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,
-        ack_delay_lte_ms=ACK_DELAY_LTE_MS,
-        ul_stats=wants_ul_stats(cfg.subscribed_network_stats),
+        ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,  # an idle channel's access + airtime, either way
+        ack_delay_lte_ms=ACK_DELAY_LTE_MS if cfg.downlink else 1.0 + LTE_PROCESSING_DELAY_MS,
+        ul_stats=wants_ul_stats(cfg.subscribed_network_stats, cfg.downlink),
+        uplink_data=not cfg.downlink,
+        dl_budget=_dl_budget(cfg),
+        wifi_p_collision=wifi_phy.collision_table(cfg.num_users if not cfg.downlink else 1),
         gma_threshold_ms=float(gma.delay_threshold_ms),
         gma_stable=bool(gma.stable),
         gma_loss_balancing=bool(gma.loss_balancing),
@@ -145,11 +149,40 @@ def _params(cfg: ScenarioConfig) -> Params:
     )
 
 
-def wants_ul_stats(subscribed: tuple[str, ...]) -> bool:
-    """Whether the core counts uplink traffic (``Params.ul_stats``): when the records may carry a ``gma::…ul::``
-    key, i.e. the subscription is empty (everything) or names one. Otherwise the per-ACK bookkeeping is skipped
-    and those table rows are −1; the simulated network is the same either way."""
-    return not subscribed or any(key in UL_COUNTED_KEYS for key in subscribed)
+def wants_ul_stats(subscribed: tuple[str, ...], downlink: bool = True) -> bool:
+    """Whether the core counts the ACK direction's traffic (``Params.ul_stats``): when the records may carry one of
+    its keys (``gma::…ul::`` with downlink data, ``gma::…dl::`` with uplink data), i.e. the subscription is empty
+    (everything) or names one. Otherwise the per-ACK bookkeeping is skipped and those table rows are −1; the
+    simulated network is the same either way."""
+    keys = UL_COUNTED_KEYS if downlink else tuple(swap_direction(key) for key in UL_COUNTED_KEYS)
+    return not subscribed or any(key in keys for key in subscribed)
+
+
+def _lte_budget(cfg: ScenarioConfig) -> dict[str, float]:
+    """LTE link budget and pipeline delay of the data direction. Uplink data: the UE's power over its share of
+    the RBs (ns-3's uplink schedulers split the RBs equally among the UEs with data: the saturated share, all
+    users, is assumed), received with the eNB's noise figure; one TTI more than the downlink for the scheduling
+    request and the grant (TS 36.213 §8.0: PUSCH 4 subframes after the grant), as an ACK takes."""
+    lte = cfg.lte
+    rbs = lte.resource_block_num
+    if cfg.downlink:
+        return {"lte_proc_delay_ms": LTE_PROCESSING_DELAY_MS,
+                "lte_tx_per_rb_dbm": lte.tx_power_dbm - 10.0 * math.log10(rbs),
+                "lte_noise_per_rb_dbm": noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.noise_figure_db)}
+    share = max(1.0, rbs / cfg.num_users)
+    return {"lte_proc_delay_ms": ACK_DELAY_LTE_MS - 1.0,
+            "lte_tx_per_rb_dbm": lte.ue_tx_power_dbm - 10.0 * math.log10(share),
+            "lte_noise_per_rb_dbm": noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.enb_noise_figure_db)}
+
+
+def _dl_budget(cfg: ScenarioConfig) -> np.ndarray:
+    """``Params.dl_budget``: the downlink's [LTE tx, LTE noise, NR tx, NR noise] (dBm per RB / PRB)."""
+    lte, nr = cfg.lte, cfg.nr
+    prbs = nr_phy.prb_count(nr.bandwidth_mhz, nr.numerology)
+    return np.array([lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num),
+                     noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.noise_figure_db),
+                     nr.tx_power_dbm - 10.0 * math.log10(prbs),
+                     nr_phy.noise_per_prb_dbm(nr.numerology, nr.noise_figure_db)], np.float64)
 
 
 _TRANSPORT_IDS = {"udp": TRANSPORT_UDP, "tcp": TRANSPORT_TCP, "tcp_bbr": TRANSPORT_BBR}
@@ -486,7 +519,8 @@ class Simulation:
         s = self.state
         cell: dict[str, list[float]] = {}
         if self._wants_cell_records(only):
-            cell = slice_metrics(table, self.params.user_slice, self.num_slices, s.st_rx_pkts, s.st_viol[:, 0])
+            cell = slice_metrics(table, self.params.user_slice, self.num_slices, s.st_rx_pkts, s.st_viol[:, 0],
+                                 self.cfg.downlink)
             if self.cfg.env == "network_slicing":
                 for key, column in zip(ALLOCATION_KEYS, s.lte_slice_rbg.T, strict=True):
                     cell[key] = column.astype(np.float64).tolist()
@@ -500,7 +534,7 @@ class Simulation:
             subscribed = set(self.cfg.subscribed_network_stats)
             wanted = self._cell_wanted[only] = any(
                 (not subscribed or key in subscribed) and (only is None or key in only)
-                for key in CELL_KEYS + ALLOCATION_KEYS)
+                for key in tuple(map(swap_direction, CELL_KEYS)) + ALLOCATION_KEYS)
         return wanted
 
     def advance_stats(self) -> IntervalStats:

@@ -64,6 +64,15 @@ def ref_slice_metrics(table, user_slice, num_slices, rx_pkts, viol_pkts):
         out["gma::dl::cell::delay_violation"].append(
             100.0 * float(viol_pkts[users].sum()) / rx if rx else -1.0
         )
+        # the ACK direction: sums, −1 when uncounted; the violation share weighted by ACK rate (equal-size ACKs)
+        ack_rate = table[ROW["gma::ul::rate"], users]
+        counted = users.any() and bool((ack_rate >= 0).all())
+        for name in ("rate", "tx_rate", "qos_rate"):
+            out[f"gma::ul::cell::{name}"].append(
+                float(table[ROW[f"gma::ul::{name}"], users].sum()) if counted else -1.0)
+        viol = np.maximum(table[ROW["gma::ul::delay_violation"], users], 0.0)
+        out["gma::ul::cell::delay_violation"].append(
+            float((ack_rate * viol).sum() / ack_rate.sum()) if counted and ack_rate.sum() > 0 else -1.0)
     return out
 
 

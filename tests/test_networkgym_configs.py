@@ -25,7 +25,6 @@ from test_zmq_peers import RawClient, serve_in_thread  # noqa: E402
 
 from netgym_lite.config import raw_env_config  # noqa: E402
 from netgym_lite.ipc.zmq_server import ZmqServer  # noqa: E402
-from netgym_lite.models.measurement import ALL_METRIC_KEYS  # noqa: E402
 
 pytestmark = pytest.mark.zmq
 DATA = Path(__file__).parent / "data"
@@ -101,13 +100,7 @@ def test_networkgyms_shipped_config_runs_a_full_session(zserver: ZmqServer, name
         stats = msg["network_stats"]
         assert stats, "network_stats must never be empty"
         keys = {f"{r['source']}::{r['name']}" for r in stats}
-        assert keys <= subscribed
-        # every stat NetworkGym's config subscribes to comes back, but the uplink ones we do not model (the
-        # uplink carries only TCP ACKs; docs/models.md "Traffic"): the per-slice ul cell stats and ul missed_action
-        assert {s for s in subscribed if "::ul::" not in s or s in ALL_METRIC_KEYS} <= keys
-        assert {s for s in subscribed - keys if "::ul::" in s} <= {"gma::ul::missed_action"} | {
-            s for s in subscribed if "::ul::cell::" in s}
-        assert any("::ul::" in k for k in keys) == any("::ul::" in s for s in subscribed)
+        assert keys == subscribed  # every stat NetworkGym's config subscribes to comes back, nothing else
         by = {f"{r['source']}::{r['name']}": r["value"] for r in stats}
         if "gma::ul::rate" in by and "gma::dl::rate" in by:
             # the uplink carries TCP's ACKs (≤ 52 bytes per downlink segment), nothing for UDP flows
@@ -232,11 +225,16 @@ def split_weight_action(msg: dict, step: int, n: int) -> dict:
     return {"type": "env-action", "action_list": policy}
 
 
-def test_networkgyms_unified_nqos_split_config_runs_a_full_session(zserver: ZmqServer) -> None:
+@pytest.mark.parametrize("downlink", [True, False], ids=["downlink", "uplink"])
+def test_networkgyms_unified_nqos_split_config_runs_a_full_session(zserver: ZmqServer, downlink: bool) -> None:
     """The last release's nqos_split config (NR gNBs, per_slice_config with UDP and TcpBbr slices) verbatim, with
-    N×3 split weights; the weights show up as the next measurement's per-link split ratios (32 GMA units)."""
+    N×3 split weights; the weights show up as the next measurement's per-link split ratios (32 GMA units) of the
+    data's direction. ``downlink_traffic: false`` (its documented switch) makes the flows uplink data: the same
+    session, the data in the ``ul`` records and the ACKs in the ``dl`` ones."""
     whole = json.loads((DATA / "nqos_split_head.json").read_text())
     start = raw_env_config(whole, env="nqos_split", steps_per_episode=4, episodes_per_session=2)
+    start["downlink_traffic"] = downlink
+    data, acks = ("dl", "ul") if downlink else ("ul", "dl")
     subscribed = set(start["subscribed_network_stats"])
     interval = start["measurement_interval_ms"]
     n = start["num_users"]
@@ -256,15 +254,21 @@ def test_networkgyms_unified_nqos_split_config_runs_a_full_session(zserver: ZmqS
         stats = msg["network_stats"]
         assert stats, "network_stats must never be empty"
         keys = {f"{r['source']}::{r['name']}" for r in stats}
-        assert {s for s in subscribed if "::ul::" not in s} <= keys <= subscribed
+        assert keys == subscribed
         for r in stats:
             assert r["ts"] == start["measurement_start_time_ms"] + (k + 1) * interval
             if "::cell::" not in r["name"]:
                 assert r["id"] == list(range(1, n + 1)) and len(r["value"]) == n, r
         by_key = {f"{r['source']}::{r['name']}": r["value"] for r in stats}
         assert all(0 <= c <= 255 for c in by_key["nr::cell_id"])
-        assert all(v == -1 or 0 <= v < 2000 for v in by_key["gma::nr::dl::rate"])
-        ratios = np.array([by_key[f"gma::{link}::dl::split_ratio"] for link in ("wifi", "nr", "lte")])
+        assert all(v == -1 or 0 <= v < 2000 for v in by_key[f"gma::nr::{data}::rate"])
+        # the ACK direction carries ≤ 52 bytes per data segment: nothing for the UDP slice (user 1)
+        assert by_key[f"gma::{acks}::rate"][0] <= 0
+        for d, a in zip(by_key[f"gma::{data}::rate"], by_key[f"gma::{acks}::rate"], strict=True):
+            assert a <= d * 0.05 + 0.05
+        if k >= 1:
+            assert sum(by_key[f"gma::{data}::rate"]) > 1.0  # the data flows run in the chosen direction
+        ratios = np.array([by_key[f"gma::{link}::{data}::split_ratio"] for link in ("wifi", "nr", "lte")])
         assert np.allclose(ratios.sum(axis=0), 100.0), ratios
         if k >= 1 and (k - 1) % 3 != 2:  # measurement k follows the agent's weights of step k - 1
             for u in range(1, n):  # users 2..n: the TcpBbr slice, whose data GMA splits ("auto" mode)

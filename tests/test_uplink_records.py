@@ -19,7 +19,9 @@ from netgym_lite.models.tcp_receiver import TCP_ACK_BYTES
 from netgym_lite.sim import Simulation
 
 LINKS = ("wifi", "lte")
-UL_KEYS = tuple(k for k in METRIC_KEYS if "::ul::" in k and not k.startswith("wifi::"))
+# the rows the ACK counts fill (missed_action: no action steers the ACKs, always 0)
+UL_KEYS = tuple(k for k in METRIC_KEYS if "::ul::" in k and not k.startswith("wifi::")
+                and not k.endswith("missed_action"))
 
 
 def by_key(records: list[dict]) -> dict[str, dict]:
@@ -210,7 +212,12 @@ def test_without_a_ul_subscription_the_bookkeeping_is_off_and_nothing_else_chang
     assert np.any(runs["on"][:, ul_rows] > 0)
 
 
-def test_uplink_data_flows_are_refused_naming_the_field() -> None:
-    from netgym_lite.errors import ConfigError
-    with pytest.raises(ConfigError, match="downlink_traffic"):
-        load_config(downlink_traffic=False)
+def test_no_action_steers_the_acks_so_none_is_missed() -> None:
+    """``gma::ul::missed_action`` (NetworkGym: missed agent actions for the uplink) is 0 while the dl one counts
+    the intervals without an action, with or without the ACK bookkeeping."""
+    for subscribed in ([], ["gma::ul::missed_action", "gma::dl::missed_action"]):
+        sim = Simulation(load_config(num_users=2, subscribed_network_stats=subscribed))
+        for _ in range(3):
+            r = by_key(sim.advance())
+        assert r["gma::ul::missed_action"]["value"] == [0.0, 0.0]
+        assert min(r["gma::dl::missed_action"]["value"]) > 0

@@ -87,6 +87,14 @@ class Params(NamedTuple):
     ack_delay_wifi_ms: float
     ack_delay_lte_ms: float
     ul_stats: bool  # count uplink traffic for the ul records (off when no ul record is subscribed)
+    # Uplink data (``downlink_traffic: false``): the flows run from the UEs to the network. The kernels call the
+    # data direction "dl" and the ACK direction "ul" either way; only the records' names swap (records.py).
+    uplink_data: bool
+    # [LTE tx dBm per RB, LTE noise dBm per RB, NR tx dBm per PRB, NR noise dBm per PRB] of the downlink, for the
+    # dl::max_rate rows when the lte_/nr_ link budgets above describe the uplink (the same values otherwise)
+    dl_budget: np.ndarray
+    # Wi-Fi stations' collision probability by number of contenders (uplink data; models/wifi.py)
+    wifi_p_collision: np.ndarray
     gma_threshold_ms: float
     gma_stable: bool
     gma_loss_balancing: bool
@@ -170,7 +178,7 @@ class State(NamedTuple):
     wifi_txop_npkts: np.ndarray  # int64[num_channels]
     wifi_txop_bytes: np.ndarray  # int64[num_channels]
     wifi_txop_collided: np.ndarray  # bool[num_channels]
-    wifi_served_bytes: np.ndarray  # float64[U] virtual time (bytes)
+    wifi_served_bytes: np.ndarray  # float64[U] virtual time (bytes served; channel accesses with uplink data)
     # --- lte: Scheduler state.
     lte_pf_avg_bits: np.ndarray  # float64[U] EWMA of served bits per TTI
     lte_rr_last: np.ndarray  # int64[U] value of lte_rr_clock when last given an RBG

@@ -22,6 +22,7 @@ from netgym_lite.errors import ActionError, ConfigError, SessionEnded
 from netgym_lite.ipc.client import NetworkGymClient
 from netgym_lite.ipc.server import Server
 from netgym_lite.ipc.transport import Transport
+from netgym_lite.records import swap_direction
 
 
 class RecordIndex(tuple):
@@ -36,7 +37,7 @@ class RecordIndex(tuple):
 
     by_key: dict[tuple[Any, Any], Mapping[str, Any]]
 
-    def __new__(cls, records: Sequence[Mapping[str, Any]]) -> RecordIndex:
+    def __new__(cls, records: Sequence[Mapping[str, Any]], uplink_data: bool = False) -> RecordIndex:
         self = super().__new__(cls, records)
         try:  # reversed: the first record of a key is written last and wins
             self.by_key = {(rec.get("source"), rec.get("name")): rec for rec in reversed(self)}
@@ -48,7 +49,17 @@ class RecordIndex(tuple):
                 except (AttributeError, TypeError):
                     continue
             self.by_key = by_key
+        if uplink_data:
+            # the adapters read the data direction under its downlink names (gma::dl::rate, …): with uplink
+            # data that is what the records call gma::ul::rate (records.swap_direction)
+            self.by_key = {(source, _swap_name(source, name)): rec for (source, name), rec in self.by_key.items()}
         return self
+
+
+def _swap_name(source: Any, name: Any) -> Any:
+    if source != "gma" or not isinstance(name, str):
+        return name
+    return swap_direction(f"gma::{name}")[5:]
 
 
 def find_record(records: Sequence[Mapping[str, Any]], source: str, name: str) -> Mapping[str, Any] | None:
@@ -275,7 +286,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         """The last records indexed by (source, name): one index per measurement serves the observation, the
         reward and the next action's template (rebuilt whenever ``_records`` is replaced)."""
         if self._indexed is not self._records:
-            self._record_index = RecordIndex(self._records)
+            self._record_index = RecordIndex(self._records, uplink_data=not self.cfg.downlink)
             self._indexed = self._records
         return self._record_index
 

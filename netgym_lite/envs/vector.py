@@ -29,6 +29,7 @@ from gymnasium.vector.utils import batch_space
 from netgym_lite.batch import SimulationBatch
 from netgym_lite.envs.base import NetworkGymEnv
 from netgym_lite.errors import ActionError, ConfigError
+from netgym_lite.records import swap_direction
 from netgym_lite.sim import Simulation
 
 
@@ -88,7 +89,9 @@ class NetworkGymVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.spec = None
-        self._keys = env_class.RECORD_KEYS
+        # the keys as sent: with uplink data the gma ones carry swapped directions (records.swap_direction)
+        self._keys = env_class.RECORD_KEYS if self.cfg.downlink else frozenset(
+            map(swap_direction, env_class.RECORD_KEYS))
         self._batch: SimulationBatch | None = None
         self._parallel = bool(parallel)
         self._sessions: list[_Session] = []

@@ -46,6 +46,9 @@ RECORD_KEYS = ("source", "name", "id", "ts", "value")
 SPLIT_RATIO_KEY = "gma::wifi::dl::split_ratio"
 SPLIT_WEIGHT_KEY = "gma::dl::split_weight"
 ACTION_KEYS = (SPLIT_RATIO_KEY, SPLIT_WEIGHT_KEY)
+#: With uplink data (``downlink_traffic: false``) these steer the data too, as the downlink names do (which
+#: NetworkGym's clients send whatever the direction).
+UPLINK_ACTION_KEYS = ("gma::wifi::ul::split_ratio", "gma::ul::split_weight")
 
 _TIME_LAPSE_KEYS = ("time_lapse_ms", "sim_time_lapse_ms")
 
@@ -403,7 +406,7 @@ def missing_ts_error(record: Mapping[str, Any], where: str, last_ts: int | float
 
 
 def parse_action(action_list: object, *, num_users: int, last_ts: int | float | None,
-                 links: tuple[str, ...] = ("wifi", "lte")) -> np.ndarray:
+                 links: tuple[str, ...] = ("wifi", "lte"), uplink_data: bool = False) -> np.ndarray:
     """Turn an env-action's ``action_list`` into per-user Wi-Fi shares (float64 array, NaN = no action).
 
     Accepted records (one dict or a list of them; extra keys ignored):
@@ -412,6 +415,9 @@ def parse_action(action_list: object, *, num_users: int, last_ts: int | float | 
       action, or ``[]`` for the system default (all NaN);
     * ``gma::dl::split_weight`` with ``value`` = N rows of link weights ``[wifi, lte]`` or ``[wifi, nr, lte]``,
       normalised per user (an all-zero row = all Wi-Fi).
+
+    With ``uplink_data`` (the flows run UE → network) ``gma::wifi::ul::split_ratio`` and
+    ``gma::ul::split_weight`` are accepted as well: either name steers the data.
 
     ``links``: every user's links in link-id order; with "nr" (a scenario with gNBs) ``split_weight`` rows
     have one weight per link (or 3: [wifi, nr, lte]) and the result is ``(N, 3)`` shares [wifi, nr, lte]
@@ -436,9 +442,15 @@ def parse_action(action_list: object, *, num_users: int, last_ts: int | float | 
                 f"{where}.ts={ts!r} is stale: allowed only the ts of the last measurement sent ({last_ts})"
             )
         key = full_key(rec)
+        if uplink_data and key in UPLINK_ACTION_KEYS:
+            key = ACTION_KEYS[UPLINK_ACTION_KEYS.index(key)]
         parser = _ACTION_PARSERS.get(key)
         if parser is None:
-            raise ActionError(f"{where}.name={key!r} is invalid: allowed one of {', '.join(ACTION_KEYS)}")
+            allowed = ACTION_KEYS + (UPLINK_ACTION_KEYS if uplink_data else ())
+            hint = ("" if uplink_data or key not in UPLINK_ACTION_KEYS else
+                    " (an uplink split needs downlink_traffic: false; here the uplink carries only TCP ACKs, "
+                    "steered whole by uplink_mode auto)")
+            raise ActionError(f"{where}.name={key!r} is invalid: allowed one of {', '.join(allowed)}{hint}")
         if seen_key is not None:
             raise ActionError(
                 f"{where} ({key}) conflicts with an earlier {seen_key} record: allowed one split action per step"

@@ -214,7 +214,7 @@ class Session:
             self.sim.set_rates(rates)  # type: ignore[attr-defined]
         else:
             shares = m.parse_action(msg["action_list"], num_users=self.sim.num_users, last_ts=self.last_ts,
-                                    links=self.cfg.links)
+                                    links=self.cfg.links, uplink_data=not self.cfg.downlink)
             self.sim.set_wifi_split(shares)
         return [self._measure(self.cfg.step_interval_ms)]  # type: ignore[union-attr]
 

@@ -15,6 +15,7 @@ from ..core.jit import kernel
 from ..core.state import UL_ACKS_IN, UL_ACKS_OUT
 from .gma_split import link_units
 from .nr_phy import DATA_SYMBOLS_PER_SLOT
+from .radio import lte_dl_bits_per_rb, nr_dl_bits_per_symbol
 from .tcp_receiver import TCP_ACK_BYTES, ack_delay_ms
 
 LINK_WIFI = 0
@@ -35,7 +36,7 @@ METRIC_KEYS = (
     # uplink: what the users send, i.e. the TCP ACKs of their downloads (UDP flows send nothing up)
     "gma::ul::rate", "gma::ul::tx_rate", "gma::ul::owd", "gma::ul::max_owd", "gma::ul::qos_rate",
     "gma::ul::delay_violation", "gma::ul::delay_test_1_violation", "gma::ul::delay_test_2_violation",
-    "gma::ul::measurement_ok",
+    "gma::ul::measurement_ok", "gma::ul::missed_action",
     "gma::wifi::ul::rate", "gma::wifi::ul::owd", "gma::wifi::ul::max_owd", "gma::wifi::ul::traffic_ratio",
     "gma::wifi::ul::qos_rate", "gma::wifi::ul::priority", "gma::wifi::ul::split_ratio",
     "gma::lte::ul::rate", "gma::lte::ul::owd", "gma::lte::ul::max_owd", "gma::lte::ul::traffic_ratio",
@@ -53,7 +54,8 @@ ALL_METRIC_KEYS = METRIC_KEYS + NR_METRIC_KEYS
 ROW = {key: i for i, key in enumerate(ALL_METRIC_KEYS)}
 # 7 rows per link, same order; indexed by link id (Wi-Fi 0, LTE 1, NR 2)
 _LINK_BASE = (ROW["gma::wifi::dl::rate"], ROW["gma::lte::dl::rate"], ROW["gma::nr::dl::rate"])
-# uplink: 9 rows for the user (rate, tx_rate, owd, max_owd, qos_rate, 3 violations, measurement_ok), then 7 per
+# uplink: 10 rows for the user (rate, tx_rate, owd, max_owd, qos_rate, 3 violations, measurement_ok,
+# missed_action), then 7 per
 # link (rate, owd, max_owd, traffic_ratio, qos_rate, priority, split_ratio)
 _UL_BASE = ROW["gma::ul::rate"]
 _UL_USER_ROWS = ROW["gma::wifi::ul::rate"] - _UL_BASE
@@ -118,15 +120,22 @@ def measure_interval(s, p, table: np.ndarray) -> None:
             table[base + 6, u] = 100.0 * units / p.split_burst
         table[26, u] = 1.0
         table[27, u] = p.user_slice[u]
-        table[28, u] = s.lte_bits_per_rb[u] * p.lte_rbs / 1000.0  # Mbps with every RB, 1 ms TTIs
-        table[29, u] = 100.0 * s.st_rbs[u] / (p.lte_rbs * p.interval_ms)
+        if p.uplink_data:
+            # the link budgets describe the uplink: the downlink's capacity from its own, and its RB usage is not
+            # simulated (it carries only ACKs, modelled as a delay: tcp_receiver.ack_delay_ms)
+            table[28, u] = lte_dl_bits_per_rb(s, p, u) * p.lte_rbs / 1000.0
+            table[29, u] = -1.0
+        else:
+            table[28, u] = s.lte_bits_per_rb[u] * p.lte_rbs / 1000.0  # Mbps with every RB, 1 ms TTIs
+            table[29, u] = 100.0 * s.st_rbs[u] / (p.lte_rbs * p.interval_ms)
         table[30, u] = s.wifi_ap[u] + 1.0
         table[31, u] = s.wifi_rate_mbps[u]
         table[32, u] = s.wifi_rate_mbps[u]  # uplink PHY rate: same link budget (reciprocity, AP tx power)
         if links > 2:
             table[_NR_CELL_ROW, u] = s.nr_gnb[u] + 1.0
             # Mbps with every data symbol of every slot
-            table[_NR_CELL_ROW + 1, u] = s.nr_bits_per_symbol[u] * DATA_SYMBOLS_PER_SLOT / (p.nr_slot_ms * 1000.0)
+            bits = nr_dl_bits_per_symbol(s, p, u) if p.uplink_data else s.nr_bits_per_symbol[u]
+            table[_NR_CELL_ROW + 1, u] = bits * DATA_SYMBOLS_PER_SLOT / (p.nr_slot_ms * 1000.0)
         _measure_uplink(s, p, table, u, links, to_mbps)
 
 
@@ -144,6 +153,7 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
         for link in range(links):
             for k in range(_UL_LINK_ROWS):
                 table[_UL_LINK_BASE[link] + k, u] = -1.0
+        table[_UL_BASE + 9, u] = 0.0  # no action steers the ACKs: none is ever missed
         return
     ul_bytes = 0.0
     ul_pkts = 0.0
@@ -180,6 +190,7 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
     table[_UL_BASE + 6, u] = _ratio_or_missing(100.0 * over_test_1, ul_pkts)
     table[_UL_BASE + 7, u] = _ratio_or_missing(100.0 * over_test_2, ul_pkts)
     table[_UL_BASE + 8, u] = 1.0
+    table[_UL_BASE + 9, u] = 0.0
     for link in range(links):
         base = _UL_LINK_BASE[link]
         got = float(s.st_viol[u, UL_ACKS_IN + link])

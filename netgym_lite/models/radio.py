@@ -3,7 +3,8 @@ handover, gNB attachment (nearest gNB at the start, kept: models/nr.py).
 
 Uses the channel formulas of ``channel.py`` and the tables of ``wifi_phy.py`` / ``lte_phy.py`` (passed in
 ``Params`` as arrays). Received power from AP a: P_tx − PL(d) − shadowing; with equal AP powers the strongest
-AP is the nearest. Handover (``enable_rx_signal_based_handover``) uses a 3 dB hysteresis.
+AP is the nearest. With uplink data the LTE/NR link budgets are the UE's (transmit power over its RBs, the base
+station's noise figure: sim.py); the Wi-Fi budget is the same both ways (ns-3's AP and station powers are equal). Handover (``enable_rx_signal_based_handover``) uses a 3 dB hysteresis.
 """
 
 from __future__ import annotations
@@ -30,17 +31,29 @@ def _wifi_rx_dbm(s, p, user: int, ap: int) -> float:
 
 
 @kernel
-def _lte_bits_per_rb(s, p, user: int) -> int:
+def _lte_bits_per_rb(s, p, user: int, tx_per_rb_dbm: float, noise_per_rb_dbm: float) -> int:
     d = distance_3d_m(
         s.pos[user, 0], s.pos[user, 1], s.pos[user, 2],
         p.enb_pos[0], p.enb_pos[1], p.enb_pos[2],
     )
     pl = log_distance_path_loss_db(d, p.lte_pl[0], p.lte_pl[1], p.lte_pl[2])
-    return bits_per_rb(p.lte_tx_per_rb_dbm - pl - s.lte_shadow_db[user] - p.lte_noise_per_rb_dbm, p.lte_rbs)
+    return bits_per_rb(tx_per_rb_dbm - pl - s.lte_shadow_db[user] - noise_per_rb_dbm, p.lte_rbs)
 
 
 @kernel
-def _nr_bits_per_symbol(s, p, user: int, gnb: int) -> int:
+def lte_dl_bits_per_rb(s, p, user: int) -> int:
+    """The user's LTE downlink bits per RB (``p.dl_budget``), whichever direction the data flows."""
+    return _lte_bits_per_rb(s, p, user, p.dl_budget[0], p.dl_budget[1])
+
+
+@kernel
+def nr_dl_bits_per_symbol(s, p, user: int) -> int:
+    """The user's NR downlink bits per symbol from its gNB (``p.dl_budget``)."""
+    return _nr_bits_per_symbol(s, p, user, s.nr_gnb[user], p.dl_budget[2], p.dl_budget[3])
+
+
+@kernel
+def _nr_bits_per_symbol(s, p, user: int, gnb: int, tx_per_prb_dbm: float, noise_per_prb_dbm: float) -> int:
     dx = s.pos[user, 0] - p.gnb_pos[gnb, 0]
     dy = s.pos[user, 1] - p.gnb_pos[gnb, 1]
     d2d = math.sqrt(dx * dx + dy * dy)
@@ -49,7 +62,7 @@ def _nr_bits_per_symbol(s, p, user: int, gnb: int) -> int:
     else:
         los = p.nr_los_model == LOS_ALWAYS
     pl = uma_path_loss_db(d2d, p.gnb_pos[gnb, 2], s.pos[user, 2], p.nr_frequency_ghz, los)
-    snr = p.nr_tx_per_prb_dbm - pl - s.nr_shadow_db[user, gnb] - p.nr_noise_per_prb_dbm
+    snr = tx_per_prb_dbm - pl - s.nr_shadow_db[user, gnb] - noise_per_prb_dbm
     return bits_per_symbol(snr, p.nr_prbs)
 
 
@@ -65,7 +78,8 @@ def _update_nr(s, p, user: int, initial: bool) -> None:
             if best < 0 or d < best_d:
                 best, best_d = gnb, d
         s.nr_gnb[user] = best
-    s.nr_bits_per_symbol[user] = _nr_bits_per_symbol(s, p, user, s.nr_gnb[user])
+    s.nr_bits_per_symbol[user] = _nr_bits_per_symbol(s, p, user, s.nr_gnb[user], p.nr_tx_per_prb_dbm,
+                                                     p.nr_noise_per_prb_dbm)
 
 
 @kernel
@@ -89,6 +103,6 @@ def update_radio(s, p, initial: bool) -> None:
         else:
             snr = _wifi_rx_dbm(s, p, user, s.wifi_ap[user]) - p.wifi_noise_dbm
             s.wifi_rate_mbps[user] = best_rate_mbps(snr, p.wifi_rates_mbps, p.wifi_min_snr_db)
-        s.lte_bits_per_rb[user] = _lte_bits_per_rb(s, p, user)
+        s.lte_bits_per_rb[user] = _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm, p.lte_noise_per_rb_dbm)
         if p.num_gnbs > 0:
             _update_nr(s, p, user, initial)

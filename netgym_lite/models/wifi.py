@@ -8,6 +8,12 @@ the fixed access overhead plus the MPDUs at the station's PHY rate, so slow stat
 probability 1 − (1 − τ)^(n−1), τ = 2/(CWmin + 2) (Bianchi, IEEE JSAC 2000, without backoff stages);
 a collided TXOP wastes its airtime and its packets stay queued. Backoff is not simulated slot by slot:
 its mean is part of the overhead.
+
+Uplink data (``Params.uplink_data``): the stations send and the same code serves their queues. Every backlogged
+station on the channel contends; a TXOP collides with Bianchi's fixed-point probability for that many saturated
+stations, with binary exponential backoff (``wifi_phy.collision_probability``), and DCF's equal chance of access
+per station becomes turns by channel access (``wifi_served_bytes`` counts accesses, not bytes), so a slow station
+takes as many TXOPs as a fast one: the performance anomaly again.
 """
 
 from __future__ import annotations
@@ -105,7 +111,12 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
         nbytes += size
         npkts += 1
     collided = False
-    if p.num_channels < p.num_aps:  # channels are shared: count the other APs with backlog
+    if p.uplink_data:  # the stations send: every backlogged station on the channel contends (Bianchi's n)
+        contenders = _backlogged_stations(s, p, channel)
+        if contenders >= 2:
+            table = p.wifi_p_collision
+            collided = uniform(s.rng, STREAM_CONTENTION) < table[min(contenders, table.shape[0] - 1)]
+    elif p.num_channels < p.num_aps:  # channels are shared: count the other APs with backlog
         contenders = _backlogged_aps(s, p, channel)
         if contenders >= 2:
             p_collision = 1.0 - (1.0 - COLLISION_TAU) ** (contenders - 1)
@@ -117,6 +128,15 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
     s.wifi_txop_bytes[channel] = nbytes
     s.wifi_txop_collided[channel] = collided
     schedule(s, t_ms + duration_us / 1000.0, EV_WIFI_TXOP_END, channel, 0)
+
+
+@kernel(inline="always")
+def _backlogged_stations(s, p, channel: int) -> int:
+    count = 0
+    for user in range(p.num_users):
+        if _backlogged(s, user) and p.ap_channel[s.wifi_ap[user]] == channel:
+            count += 1
+    return count
 
 
 @kernel(inline="always")
@@ -137,8 +157,11 @@ def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     """The TXOP ends: its A-MPDU reaches the station (unless it collided); the channel serves the next."""
     s.wifi_busy[channel] = False
     user = s.wifi_txop_user[channel]
+    if p.uplink_data:
+        s.wifi_served_bytes[user] += 1.0  # stations take turns by channel access, collided or not (DCF)
     if not s.wifi_txop_collided[channel]:
-        s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
+        if not p.uplink_data:
+            s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
         for _ in range(s.wifi_txop_npkts[channel]):
             gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
         tcp_flush_ack(s, p, t_ms, user)

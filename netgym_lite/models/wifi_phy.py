@@ -72,3 +72,38 @@ def txop_overhead_us(standard: str) -> float:
     """Fixed airtime of one channel access besides the A-MPDU payload: AIFS + mean backoff + preamble +
     SIFS + Block Ack."""
     return AIFS_US + CW_MIN / 2 * SLOT_US + PREAMBLE_US[standard] + SIFS_US + BLOCK_ACK_US
+
+
+CW_MAX = 1023  # 802.11-2020 Table 9-155, AC_BE: backoff stages m = log2((CWmax + 1) / (CWmin + 1)) = 6
+
+
+def collision_probability(stations: int, cw_min: int = CW_MIN, cw_max: int = CW_MAX) -> float:
+    """Probability that a transmission of one of ``stations`` saturated DCF stations collides.
+
+    Bianchi's fixed point (IEEE JSAC 18(3), 2000, eqs. 7 and 9): τ = 2(1−2p) / ((1−2p)(W+1) + pW(1−(2p)^m)) with
+    W = CWmin + 1 and m backoff stages, and p = 1 − (1−τ)^(n−1). Solved by bisection on p, where the right-hand
+    side of p = 1 − (1 − τ(p))^(n−1) falls as p grows. 0 for a lone station.
+    """
+    if stations < 2:
+        return 0.0
+    w = cw_min + 1
+    m = int(round(np.log2((cw_max + 1) / w)))
+
+    def tau(p: float) -> float:
+        if abs(1.0 - 2.0 * p) < 1e-12:  # the limit at p = 1/2
+            return 2.0 / (w + 1.0 + w * m / 2.0)
+        return 2.0 * (1.0 - 2.0 * p) / ((1.0 - 2.0 * p) * (w + 1.0) + p * w * (1.0 - (2.0 * p) ** m))
+
+    lo, hi = 0.0, 1.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if 1.0 - (1.0 - tau(mid)) ** (stations - 1) > mid:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def collision_table(max_stations: int) -> np.ndarray:
+    """:func:`collision_probability` for 0 … ``max_stations`` contenders (the kernels index it by count)."""
+    return np.array([collision_probability(n) for n in range(max_stations + 1)], np.float64)
