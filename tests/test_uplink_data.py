@@ -232,3 +232,20 @@ def test_per_slice_ack_direction_stats_sum_their_users() -> None:
         assert cell["gma::ul::cell::rate"][sl] == pytest.approx(rates[slices == sl].sum(), abs=1e-5)
         assert cell["gma::ul::cell::rate"][sl] > 0
         assert 0 <= cell["gma::ul::cell::delay_violation"][sl] <= 100
+
+
+def test_qos_steer_rewards_the_users_whose_uplink_meets_qos_on_wifi() -> None:
+    env = gym.make("netgym-lite/QoSSteer-v0", downlink_traffic=False, num_users=4, steps_per_episode=4,
+                   episodes_per_session=1)
+    # the scenario subscribes the dl names (written for downlink data): the env adds the ul ones it reads
+    subscribed = env.unwrapped.env_config["subscribed_network_stats"]
+    assert "gma::wifi::ul::qos_rate" in subscribed and "gma::wifi::dl::qos_rate" in subscribed
+    env.reset(seed=1)
+    rewards = []
+    for _ in range(3):
+        _, reward, _, _, info = env.step(np.ones(4, dtype=np.int64))  # every flow on Wi-Fi
+        stats = by_key(info["network_stats"])
+        assert reward == sum(v > 0.1 for v in stats["gma::wifi::ul::qos_rate"])
+        rewards.append(reward)
+    assert max(rewards) > 0  # light uplink flows on one AP meet QoS
+    env.close()

@@ -187,6 +187,11 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             )
         self.render_mode = render_mode
         self.cfg = load_config(scenario, env=self.NETWORKGYM_ENV, **overrides)
+        missing = self._unsubscribed_data_keys()
+        if missing:
+            subscribed = list(self.cfg.subscribed_network_stats) + missing
+            self.cfg = load_config(scenario, env=self.NETWORKGYM_ENV,
+                                   **{**overrides, "subscribed_network_stats": subscribed})
         self.env_config: dict = dict(self.cfg.raw)
         self.reward_type = self._resolve_reward_type(scenario, reward_type)
         self.num_users = self.cfg.num_users
@@ -255,6 +260,15 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         sim.set_wifi_split(action)
 
     # ------------------------------------------------------------------------------------------ helpers
+    def _unsubscribed_data_keys(self) -> list[str]:
+        """With uplink data, the ``gma::…ul::`` keys the observation and reward read that a non-empty
+        subscription leaves out: a scenario written for downlink data subscribes their ``dl`` names, which then
+        carry the ACKs, so the env adds them (records are only added; nothing else changes)."""
+        if self.cfg.downlink or not self.cfg.subscribed_network_stats:
+            return []
+        have = set(self.cfg.subscribed_network_stats)
+        return sorted(key for key in map(swap_direction, self.RECORD_KEYS) if key not in have)
+
     def _resolve_reward_type(self, scenario: Any, reward_type: str | None) -> str:
         """The explicit argument, else the scenario's ``rl_config.reward_type`` when it names one of this env's
         rewards, else the env's default (NetworkGym's shipped configs often leave it ``""``)."""
