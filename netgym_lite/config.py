@@ -863,8 +863,8 @@ def _session_checks(r: _Reader, cfg: ScenarioConfig) -> None:
         raise field_error(ConfigError, r.path("type"), r.raw("type"), "'env-start'")
     if not cfg.downlink and cfg.env not in UPLINK_ENVS:
         raise field_error(ConfigError, r.path("downlink_traffic"), False,
-                          f"true for {cfg.env} (uplink data flows are modelled for {' and '.join(UPLINK_ENVS)}; "
-                          "slicing schedules the downlink's RBs only)")
+                          f"true for {cfg.env} (uplink data flows are modelled for {' and '.join(UPLINK_ENVS)} "
+                          "only; network_slicing's slices schedule the downlink's RBs)")
     if not r.boolean("respond_action_after_measurement", True):
         raise field_error(ConfigError, r.path("respond_action_after_measurement"), False,
                           "true (netgym-lite always answers each measurement with one action)")
