@@ -61,14 +61,18 @@ def import_minari() -> Any:
     return minari
 
 
-def applied_wifi_share(records: Sequence[Mapping[str, Any]], num_users: int) -> np.ndarray:
-    """The Wi-Fi share per user that was in force during the measured interval, from ``split_ratio`` (%)."""
+def applied_wifi_share(records: Sequence[Mapping[str, Any]], num_users: int,
+                       uplink_data: bool = False) -> np.ndarray:
+    """The Wi-Fi share per user that was in force during the measured interval, from ``split_ratio`` (%) of the
+    data's direction (``uplink_data``: the ``gma::wifi::ul::split_ratio`` record)."""
+    from netgym_lite.envs.base import RecordIndex
     from netgym_lite.envs.traffic_mgmt import record_values
 
-    share = record_values(records, *SPLIT_RECORD, num_users) / 100.0
+    share = record_values(RecordIndex(records, uplink_data), *SPLIT_RECORD, num_users) / 100.0
     if not np.all(np.isfinite(share) & (share >= 0.0) & (share <= 1.0)):
+        name = "wifi::ul::split_ratio" if uplink_data else SPLIT_RECORD[1]
         raise ConfigError(
-            f"the measurement has no valid {SPLIT_RECORD[0]}::{SPLIT_RECORD[1]} record for every user "
+            f"the measurement has no valid {SPLIT_RECORD[0]}::{name} record for every user "
             f"(got {share.tolist()}): collect needs it; keep it in subscribed_network_stats"
         )
     return share.astype(np.float32)
@@ -91,9 +95,9 @@ class Episode:
     truncations: list[bool] = field(default_factory=list)
     infos: dict[str, list] = field(default_factory=lambda: {k: [] for k in INFO_KEYS})
 
-    def add_info(self, info: Mapping[str, Any], num_users: int) -> None:
+    def add_info(self, info: Mapping[str, Any], num_users: int, uplink_data: bool = False) -> None:
         """Append the recorded info fields of one measurement."""
-        self.infos["applied_wifi_share"].append(applied_wifi_share(info["network_stats"], num_users))
+        self.infos["applied_wifi_share"].append(applied_wifi_share(info["network_stats"], num_users, uplink_data))
         for key in ("ts", "episode_index", "session_seed"):
             self.infos[key].append(np.int64(info[key]))
 
@@ -115,22 +119,23 @@ def collect_episodes(
     per session; ``progress`` is called after every step.
     """
     num_users = int(env.unwrapped.num_users)
+    uplink = not getattr(getattr(env.unwrapped, "cfg", None), "downlink", True)  # data flowing UE → network
     for seed in seeds:
         agent = agent_factory(int(seed))
         for index in range(episodes):
             obs, info = env.reset(seed=int(seed)) if index == 0 else env.reset()
             ep = Episode(seed=int(seed) if index == 0 else None)
             ep.observations.append(np.asarray(obs, dtype=np.float32))
-            ep.add_info(info, num_users)
+            ep.add_info(info, num_users, uplink)
             done = False
             while not done:
                 action = agent(obs, info)
                 obs, reward, terminated, truncated, info = env.step(action)
-                applied = applied_wifi_share(info["network_stats"], num_users)
+                applied = applied_wifi_share(info["network_stats"], num_users, uplink)
                 recorded = applied if is_empty_action(action) else np.asarray(action, dtype=np.float32)
                 ep.actions.append(recorded.reshape(num_users))
                 ep.observations.append(np.asarray(obs, dtype=np.float32))
-                ep.add_info(info, num_users)
+                ep.add_info(info, num_users, uplink)
                 ep.rewards.append(float(reward))
                 ep.terminations.append(bool(terminated))
                 ep.truncations.append(bool(truncated))
