@@ -137,8 +137,7 @@ def _params(cfg: ScenarioConfig) -> Params:
         ack_delay_lte_ms=ACK_DELAY_LTE_MS if cfg.downlink else 1.0 + LTE_PROCESSING_DELAY_MS,
         ul_stats=wants_ul_stats(cfg.subscribed_network_stats, cfg.downlink),
         uplink_data=not cfg.downlink,
-        dl_budget=_dl_budget(cfg),
-        wifi_p_collision=wifi_phy.collision_table(cfg.num_users if not cfg.downlink else 1),
+        **_dl_gains(cfg),
         gma_threshold_ms=float(gma.delay_threshold_ms),
         gma_stable=bool(gma.stable),
         gma_loss_balancing=bool(gma.loss_balancing),
@@ -175,14 +174,18 @@ def _lte_budget(cfg: ScenarioConfig) -> dict[str, float]:
             "lte_noise_per_rb_dbm": noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.enb_noise_figure_db)}
 
 
-def _dl_budget(cfg: ScenarioConfig) -> np.ndarray:
-    """``Params.dl_budget``: the downlink's [LTE tx, LTE noise, NR tx, NR noise] (dBm per RB / PRB)."""
+def _dl_gains(cfg: ScenarioConfig) -> dict[str, float]:
+    """``Params.lte_dl_gain_db`` / ``nr_dl_gain_db``: the downlink's SNR minus the data direction's (dB)."""
+    if cfg.downlink:
+        return {"lte_dl_gain_db": 0.0, "nr_dl_gain_db": 0.0}
     lte, nr = cfg.lte, cfg.nr
-    prbs = nr_phy.prb_count(nr.bandwidth_mhz, nr.numerology)
-    return np.array([lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num),
-                     noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.noise_figure_db),
-                     nr.tx_power_dbm - 10.0 * math.log10(prbs),
-                     nr_phy.noise_per_prb_dbm(nr.numerology, nr.noise_figure_db)], np.float64)
+    ue_share = 10.0 * math.log10(max(1.0, lte.resource_block_num / cfg.num_users))
+    return {
+        # eNB power per RB over the UE's noise figure vs the UE's power per RB of its share over the eNB's
+        "lte_dl_gain_db": (lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num) - lte.noise_figure_db)
+        - (lte.ue_tx_power_dbm - ue_share - lte.enb_noise_figure_db),
+        "nr_dl_gain_db": nr.tx_power_dbm - nr.ue_tx_power_dbm,  # both over every PRB, the same noise figure
+    }
 
 
 _TRANSPORT_IDS = {"udp": TRANSPORT_UDP, "tcp": TRANSPORT_TCP, "tcp_bbr": TRANSPORT_BBR}

@@ -90,11 +90,11 @@ class Params(NamedTuple):
     # Uplink data (``downlink_traffic: false``): the flows run from the UEs to the network. The kernels call the
     # data direction "dl" and the ACK direction "ul" either way; only the records' names swap (records.py).
     uplink_data: bool
-    # [LTE tx dBm per RB, LTE noise dBm per RB, NR tx dBm per PRB, NR noise dBm per PRB] of the downlink, for the
-    # dl::max_rate rows when the lte_/nr_ link budgets above describe the uplink (the same values otherwise)
-    dl_budget: np.ndarray
-    # Wi-Fi stations' collision probability by number of contenders (uplink data; models/wifi.py)
-    wifi_p_collision: np.ndarray
+    # the downlink's SNR minus the data direction's (dB; 0 with downlink data): the dl::max_rate rows report the
+    # downlink's capacity when the lte_/nr_ link budgets above are the uplink's. Scalars, not one array: every
+    # array member of Params, like State's, slows every non-inlined kernel call (two arrays here cost ~30 %)
+    lte_dl_gain_db: float
+    nr_dl_gain_db: float
     gma_threshold_ms: float
     gma_stable: bool
     gma_loss_balancing: bool

@@ -42,14 +42,15 @@ def _lte_bits_per_rb(s, p, user: int, tx_per_rb_dbm: float, noise_per_rb_dbm: fl
 
 @kernel
 def lte_dl_bits_per_rb(s, p, user: int) -> int:
-    """The user's LTE downlink bits per RB (``p.dl_budget``), whichever direction the data flows."""
-    return _lte_bits_per_rb(s, p, user, p.dl_budget[0], p.dl_budget[1])
+    """The user's LTE downlink bits per RB, whichever direction the data flows (``p.lte_dl_gain_db``)."""
+    return _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm + p.lte_dl_gain_db, p.lte_noise_per_rb_dbm)
 
 
 @kernel
 def nr_dl_bits_per_symbol(s, p, user: int) -> int:
-    """The user's NR downlink bits per symbol from its gNB (``p.dl_budget``)."""
-    return _nr_bits_per_symbol(s, p, user, s.nr_gnb[user], p.dl_budget[2], p.dl_budget[3])
+    """The user's NR downlink bits per symbol from its gNB (``p.nr_dl_gain_db``)."""
+    return _nr_bits_per_symbol(s, p, user, s.nr_gnb[user], p.nr_tx_per_prb_dbm + p.nr_dl_gain_db,
+                               p.nr_noise_per_prb_dbm)
 
 
 @kernel

@@ -25,7 +25,7 @@ from ..core.state import MAX_AMPDU_MPDUS
 from .gma_reorder import gma_receive
 from .packets import free_packet, queue_peek, queue_pop, queue_push
 from .tcp_receiver import tcp_flush_ack
-from .wifi_phy import CW_MIN, MAX_PPDU_US, MPDU_OVERHEAD_BYTES
+from .wifi_phy import CW_MAX, CW_MIN, MAX_PPDU_US, MPDU_OVERHEAD_BYTES, collision_probability
 
 LINK_WIFI = 0
 COLLISION_TAU = 2.0 / (CW_MIN + 2.0)
@@ -114,8 +114,7 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
     if p.uplink_data:  # the stations send: every backlogged station on the channel contends (Bianchi's n)
         contenders = _backlogged_stations(s, p, channel)
         if contenders >= 2:
-            table = p.wifi_p_collision
-            collided = uniform(s.rng, STREAM_CONTENTION) < table[min(contenders, table.shape[0] - 1)]
+            collided = uniform(s.rng, STREAM_CONTENTION) < collision_probability(contenders, CW_MIN, CW_MAX)
     elif p.num_channels < p.num_aps:  # channels are shared: count the other APs with backlog
         contenders = _backlogged_aps(s, p, channel)
         if contenders >= 2:

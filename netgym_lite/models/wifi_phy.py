@@ -15,6 +15,8 @@ Sources:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.jit import kernel
@@ -77,33 +79,29 @@ def txop_overhead_us(standard: str) -> float:
 CW_MAX = 1023  # 802.11-2020 Table 9-155, AC_BE: backoff stages m = log2((CWmax + 1) / (CWmin + 1)) = 6
 
 
+@kernel
 def collision_probability(stations: int, cw_min: int = CW_MIN, cw_max: int = CW_MAX) -> float:
     """Probability that a transmission of one of ``stations`` saturated DCF stations collides.
 
     Bianchi's fixed point (IEEE JSAC 18(3), 2000, eqs. 7 and 9): τ = 2(1−2p) / ((1−2p)(W+1) + pW(1−(2p)^m)) with
-    W = CWmin + 1 and m backoff stages, and p = 1 − (1−τ)^(n−1). Solved by bisection on p, where the right-hand
-    side of p = 1 − (1 − τ(p))^(n−1) falls as p grows. 0 for a lone station.
+    W = CWmin + 1 and m = log2((CWmax + 1) / W) backoff stages, and p = 1 − (1−τ)^(n−1). Solved by bisection on
+    p, where 1 − (1 − τ(p))^(n−1) − p falls as p grows (60 halvings: exact to double precision). 0 for a lone
+    station. Computed per TXOP by the kernels (only with uplink data), so no table rides along in Params.
     """
     if stations < 2:
         return 0.0
-    w = cw_min + 1
-    m = int(round(np.log2((cw_max + 1) / w)))
-
-    def tau(p: float) -> float:
+    w = cw_min + 1.0
+    m = round(math.log2((cw_max + 1.0) / w))
+    lo = 0.0
+    hi = 1.0
+    for _ in range(60):
+        p = 0.5 * (lo + hi)
         if abs(1.0 - 2.0 * p) < 1e-12:  # the limit at p = 1/2
-            return 2.0 / (w + 1.0 + w * m / 2.0)
-        return 2.0 * (1.0 - 2.0 * p) / ((1.0 - 2.0 * p) * (w + 1.0) + p * w * (1.0 - (2.0 * p) ** m))
-
-    lo, hi = 0.0, 1.0
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if 1.0 - (1.0 - tau(mid)) ** (stations - 1) > mid:
-            lo = mid
+            tau = 2.0 / (w + 1.0 + w * m / 2.0)
         else:
-            hi = mid
+            tau = 2.0 * (1.0 - 2.0 * p) / ((1.0 - 2.0 * p) * (w + 1.0) + p * w * (1.0 - (2.0 * p) ** m))
+        if 1.0 - (1.0 - tau) ** (stations - 1) > p:
+            lo = p
+        else:
+            hi = p
     return 0.5 * (lo + hi)
-
-
-def collision_table(max_stations: int) -> np.ndarray:
-    """:func:`collision_probability` for 0 … ``max_stations`` contenders (the kernels index it by count)."""
-    return np.array([collision_probability(n) for n in range(max_stations + 1)], np.float64)
