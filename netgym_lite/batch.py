@@ -71,5 +71,5 @@ class SimulationBatch:
         self._run(self._states, self._params, self._units, self._open, self._apply, self._move_ms, self._t_end,
                   self.tables, active)
         for i in np.flatnonzero(active):
-            self.sims[i].finish_interval(self._t_end[i])
+            self.sims[i].finish_interval(self._t_end[i], self.tables[i])
             self.sims[i].interval_open = True

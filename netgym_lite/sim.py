@@ -34,6 +34,8 @@ from .core.events import (
 )
 from .core.rng import STREAM_SHADOWING, make_streams
 from .core.state import (
+    FLAG_ACK_STATS,
+    FLAG_UPLINK_DATA,
     REORDER_SLOTS,
     SCHED_PF,
     SCHED_RR,
@@ -48,7 +50,7 @@ from .core.state import (
 from .errors import NetgymError
 from .models import lte_phy, nr_phy, tcp_bbr, wifi_phy
 from .models.channel import noise_dbm
-from .models.measurement import UL_COUNTED_KEYS, close_interval, metric_keys
+from .models.measurement import UL_COUNTED_KEYS, close_interval, fill_downlink_capacity, metric_keys
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
@@ -135,9 +137,8 @@ def _params(cfg: ScenarioConfig) -> Params:
         reorder_timeout_ms=float(gma.reordering_timeout_ms),
         ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,  # an idle channel's access + airtime, either way
         ack_delay_lte_ms=ACK_DELAY_LTE_MS if cfg.downlink else 1.0 + LTE_PROCESSING_DELAY_MS,
-        ul_stats=wants_ul_stats(cfg.subscribed_network_stats, cfg.downlink),
-        uplink_data=not cfg.downlink,
-        **_dl_gains(cfg),
+        flags=(FLAG_ACK_STATS if wants_ul_stats(cfg.subscribed_network_stats, cfg.downlink) else 0)
+        | (0 if cfg.downlink else FLAG_UPLINK_DATA),
         gma_threshold_ms=float(gma.delay_threshold_ms),
         gma_stable=bool(gma.stable),
         gma_loss_balancing=bool(gma.loss_balancing),
@@ -149,7 +150,7 @@ def _params(cfg: ScenarioConfig) -> Params:
 
 
 def wants_ul_stats(subscribed: tuple[str, ...], downlink: bool = True) -> bool:
-    """Whether the core counts the ACK direction's traffic (``Params.ul_stats``): when the records may carry one of
+    """Whether the core counts the ACK direction's traffic (``FLAG_ACK_STATS``): when the records may carry one of
     its keys (``gma::…ul::`` with downlink data, ``gma::…dl::`` with uplink data), i.e. the subscription is empty
     (everything) or names one. Otherwise the per-ACK bookkeeping is skipped and those table rows are −1; the
     simulated network is the same either way."""
@@ -174,18 +175,15 @@ def _lte_budget(cfg: ScenarioConfig) -> dict[str, float]:
             "lte_noise_per_rb_dbm": noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.enb_noise_figure_db)}
 
 
-def _dl_gains(cfg: ScenarioConfig) -> dict[str, float]:
-    """``Params.lte_dl_gain_db`` / ``nr_dl_gain_db``: the downlink's SNR minus the data direction's (dB)."""
-    if cfg.downlink:
-        return {"lte_dl_gain_db": 0.0, "nr_dl_gain_db": 0.0}
+def _dl_gains(cfg: ScenarioConfig) -> tuple[float, float]:
+    """With uplink data: the downlink's SNR minus the uplink's (dB), LTE and NR, for the dl::max_rate rows
+    (measurement.fill_downlink_capacity)."""
     lte, nr = cfg.lte, cfg.nr
     ue_share = 10.0 * math.log10(max(1.0, lte.resource_block_num / cfg.num_users))
-    return {
-        # eNB power per RB over the UE's noise figure vs the UE's power per RB of its share over the eNB's
-        "lte_dl_gain_db": (lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num) - lte.noise_figure_db)
-        - (lte.ue_tx_power_dbm - ue_share - lte.enb_noise_figure_db),
-        "nr_dl_gain_db": nr.tx_power_dbm - nr.ue_tx_power_dbm,  # both over every PRB, the same noise figure
-    }
+    # eNB power per RB over the UE's noise figure vs the UE's power per RB of its share over the eNB's
+    lte_gain = (lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num) - lte.noise_figure_db) - (
+        lte.ue_tx_power_dbm - ue_share - lte.enb_noise_figure_db)
+    return lte_gain, nr.tx_power_dbm - nr.ue_tx_power_dbm  # NR: both over every PRB, the same noise figure
 
 
 _TRANSPORT_IDS = {"udp": TRANSPORT_UDP, "tcp": TRANSPORT_TCP, "tcp_bbr": TRANSPORT_BBR}
@@ -409,6 +407,7 @@ class Simulation:
         self.ts_ms = 0
         self.has_nr = cfg.has_nr
         self.metric_keys = metric_keys(self.has_nr)  # rows of the measurement table
+        self._dl_gains = (0.0, 0.0) if cfg.downlink else _dl_gains(cfg)  # uplink data: finish_interval
         self._no_action = np.full(cfg.num_users * (2 if self.has_nr else 1), -1, np.int64)
         self._action_units = self._no_action.copy()
         self.interval_open = False  # the last interval's counters are not closed yet (the next advance closes them)
@@ -513,7 +512,7 @@ class Simulation:
         table = np.empty((len(self.metric_keys), self.num_users))
         advance_held(*self._held, self.interval_open, self.action_units, apply, move_ms, t_end, table)
         self.interval_open = True
-        self.finish_interval(t_end)
+        self.finish_interval(t_end, table)
         return table
 
     def records(self, table: np.ndarray, only: frozenset[str] | None = None) -> list[dict]:
@@ -573,9 +572,12 @@ class Simulation:
         in a scenario with gNBs."""
         return self._action_units
 
-    def finish_interval(self, t_end: float) -> None:
-        """After the core ran an interval: clear the one-interval action, check capacities, advance ``ts_ms``."""
+    def finish_interval(self, t_end: float, table: np.ndarray | None = None) -> None:
+        """After the core ran an interval: clear the one-interval action, check capacities, advance ``ts_ms``;
+        with uplink data, put the downlink's capacity into the interval's measurement ``table``."""
         s = self.state
+        if table is not None and not self.cfg.downlink:
+            fill_downlink_capacity(s, self.params, table, *self._dl_gains)
         self._action_units = self._no_action.copy()
         self._allocation = self.default_allocation  # like the split: an interval without an action = default
         if s.ev_counters[C_OVERFLOW] or s.pkt_counters[1]:

@@ -30,6 +30,13 @@ SCHED_RR = 1
 UL_ACKS_IN = 3  # st_viol[u, UL_ACKS_IN + link]: ACKs that arrived over the link this interval
 UL_ACKS_OUT = 6  # st_viol[u, UL_ACKS_OUT + link]: ACKs sent on it this interval
 STAT_VIOL_COLUMNS = 9
+# Bits of ``Params.flags``. One int for the switches rather than a member each: every member of Params, like
+# every field of State, slows every non-inlined kernel call (Params crosses them as a flat tuple); adding a bool
+# and two floats cost ~30 % of the bare default simulation, the same code without them nothing measurable.
+FLAG_ACK_STATS = 1  # count the ACK direction's traffic for its records (off when none of them is subscribed)
+# Uplink data (``downlink_traffic: false``): the flows run from the UEs to the network. The kernels call the
+# data direction "dl" and the ACK direction "ul" either way; only the records' names swap (records.py).
+FLAG_UPLINK_DATA = 2
 
 
 class Params(NamedTuple):
@@ -86,15 +93,7 @@ class Params(NamedTuple):
     reorder_timeout_ms: float
     ack_delay_wifi_ms: float
     ack_delay_lte_ms: float
-    ul_stats: bool  # count uplink traffic for the ul records (off when no ul record is subscribed)
-    # Uplink data (``downlink_traffic: false``): the flows run from the UEs to the network. The kernels call the
-    # data direction "dl" and the ACK direction "ul" either way; only the records' names swap (records.py).
-    uplink_data: bool
-    # the downlink's SNR minus the data direction's (dB; 0 with downlink data): the dl::max_rate rows report the
-    # downlink's capacity when the lte_/nr_ link budgets above are the uplink's. Scalars, not one array: every
-    # array member of Params, like State's, slows every non-inlined kernel call (two arrays here cost ~30 %)
-    lte_dl_gain_db: float
-    nr_dl_gain_db: float
+    flags: int  # FLAG_ACK_STATS | FLAG_UPLINK_DATA (one member for both: see FLAG_ACK_STATS)
     gma_threshold_ms: float
     gma_stable: bool
     gma_loss_balancing: bool

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.jit import kernel
-from ..core.state import UL_ACKS_IN, UL_ACKS_OUT
+from ..core.state import FLAG_ACK_STATS, UL_ACKS_IN, UL_ACKS_OUT
 from .gma_split import link_units
 from .nr_phy import DATA_SYMBOLS_PER_SLOT
 from .radio import lte_dl_bits_per_rb, nr_dl_bits_per_symbol
@@ -61,7 +61,7 @@ _UL_BASE = ROW["gma::ul::rate"]
 _UL_USER_ROWS = ROW["gma::wifi::ul::rate"] - _UL_BASE
 _UL_LINK_BASE = (ROW["gma::wifi::ul::rate"], ROW["gma::lte::ul::rate"], ROW["gma::nr::ul::rate"])
 _UL_LINK_ROWS = ROW["gma::lte::ul::rate"] - ROW["gma::wifi::ul::rate"]
-#: Keys whose values come from the per-ACK uplink counters (``Params.ul_stats``); ``wifi::ul::max_rate`` does not.
+#: Keys whose values come from the per-ACK uplink counters (``FLAG_ACK_STATS``); ``wifi::ul::max_rate`` does not.
 UL_COUNTED_KEYS = tuple(key for key in ALL_METRIC_KEYS if key.startswith("gma::") and "::ul::" in key)
 
 
@@ -120,22 +120,16 @@ def measure_interval(s, p, table: np.ndarray) -> None:
             table[base + 6, u] = 100.0 * units / p.split_burst
         table[26, u] = 1.0
         table[27, u] = p.user_slice[u]
-        if p.uplink_data:
-            # the link budgets describe the uplink: the downlink's capacity from its own, and its RB usage is not
-            # simulated (it carries only ACKs, modelled as a delay: tcp_receiver.ack_delay_ms)
-            table[28, u] = lte_dl_bits_per_rb(s, p, u) * p.lte_rbs / 1000.0
-            table[29, u] = -1.0
-        else:
-            table[28, u] = s.lte_bits_per_rb[u] * p.lte_rbs / 1000.0  # Mbps with every RB, 1 ms TTIs
-            table[29, u] = 100.0 * s.st_rbs[u] / (p.lte_rbs * p.interval_ms)
+        # (with uplink data these two rows, and NR's max rate, are rewritten by fill_downlink_capacity)
+        table[28, u] = s.lte_bits_per_rb[u] * p.lte_rbs / 1000.0  # Mbps with every RB, 1 ms TTIs
+        table[29, u] = 100.0 * s.st_rbs[u] / (p.lte_rbs * p.interval_ms)
         table[30, u] = s.wifi_ap[u] + 1.0
         table[31, u] = s.wifi_rate_mbps[u]
         table[32, u] = s.wifi_rate_mbps[u]  # uplink PHY rate: same link budget (reciprocity, AP tx power)
         if links > 2:
             table[_NR_CELL_ROW, u] = s.nr_gnb[u] + 1.0
             # Mbps with every data symbol of every slot
-            bits = nr_dl_bits_per_symbol(s, p, u) if p.uplink_data else s.nr_bits_per_symbol[u]
-            table[_NR_CELL_ROW + 1, u] = bits * DATA_SYMBOLS_PER_SLOT / (p.nr_slot_ms * 1000.0)
+            table[_NR_CELL_ROW + 1, u] = s.nr_bits_per_symbol[u] * DATA_SYMBOLS_PER_SLOT / (p.nr_slot_ms * 1000.0)
         _measure_uplink(s, p, table, u, links, to_mbps)
 
 
@@ -145,9 +139,9 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
     all (−1 delay where nothing arrived); bytes sent (Mbps) and the % of packets sent on each link. The uplink
     carries TCP ACKs, each with its link's fixed delay, so the delay violations follow from the per-link ACK
     counts; ACKs are never lost, so ``qos_rate`` = rate when the violations are within the user's target. Without
-    ``p.ul_stats`` (no ul key subscribed) nothing was counted and every row is −1. Counts: ``st_viol`` columns
+    ``FLAG_ACK_STATS`` (no key of the ACK direction subscribed) nothing was counted and every row is −1. Counts: ``st_viol`` columns
     ``UL_ACKS_IN + link`` (arrived) and ``UL_ACKS_OUT + link`` (sent)."""
-    if not p.ul_stats:
+    if not p.flags & FLAG_ACK_STATS:
         for k in range(_UL_USER_ROWS):
             table[_UL_BASE + k, u] = -1.0
         for link in range(links):
@@ -204,6 +198,19 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
         table[base + 5, u] = s.user_prio[u]  # the flow's priority (its ACKs are not scheduled apart from it)
         # uplink_mode "auto": this interval's ACKs all go on the one ACK link (close_interval chose it)
         table[base + 6, u] = 100.0 if s.ack_link[u] == link else 0.0
+
+
+@kernel
+def fill_downlink_capacity(s, p, table: np.ndarray, lte_gain_db: float, nr_gain_db: float) -> None:
+    """With uplink data, called from Python after the interval: the ``lte::dl::max_rate`` and ``nr::dl::max_rate``
+    rows from the downlink's link budget (its SNR is the data direction's + ``*_gain_db``: sim._dl_gains) instead
+    of the uplink's, and ``lte::dl::rb_usage`` −1 (the downlink's RBs carry only ACKs, modelled as a delay)."""
+    for u in range(p.num_users):
+        table[28, u] = lte_dl_bits_per_rb(s, p, u, lte_gain_db) * p.lte_rbs / 1000.0
+        table[29, u] = -1.0
+        if p.num_gnbs > 0:
+            bits = nr_dl_bits_per_symbol(s, p, u, nr_gain_db)
+            table[_NR_CELL_ROW + 1, u] = bits * DATA_SYMBOLS_PER_SLOT / (p.nr_slot_ms * 1000.0)
 
 
 @kernel

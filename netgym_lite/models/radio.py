@@ -41,16 +41,15 @@ def _lte_bits_per_rb(s, p, user: int, tx_per_rb_dbm: float, noise_per_rb_dbm: fl
 
 
 @kernel
-def lte_dl_bits_per_rb(s, p, user: int) -> int:
-    """The user's LTE downlink bits per RB, whichever direction the data flows (``p.lte_dl_gain_db``)."""
-    return _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm + p.lte_dl_gain_db, p.lte_noise_per_rb_dbm)
+def lte_dl_bits_per_rb(s, p, user: int, gain_db: float) -> int:
+    """The user's LTE downlink bits per RB when the data flows up: the SNR is the uplink's + ``gain_db``."""
+    return _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm + gain_db, p.lte_noise_per_rb_dbm)
 
 
 @kernel
-def nr_dl_bits_per_symbol(s, p, user: int) -> int:
-    """The user's NR downlink bits per symbol from its gNB (``p.nr_dl_gain_db``)."""
-    return _nr_bits_per_symbol(s, p, user, s.nr_gnb[user], p.nr_tx_per_prb_dbm + p.nr_dl_gain_db,
-                               p.nr_noise_per_prb_dbm)
+def nr_dl_bits_per_symbol(s, p, user: int, gain_db: float) -> int:
+    """The user's NR downlink bits per symbol from its gNB when the data flows up (uplink SNR + ``gain_db``)."""
+    return _nr_bits_per_symbol(s, p, user, s.nr_gnb[user], p.nr_tx_per_prb_dbm + gain_db, p.nr_noise_per_prb_dbm)
 
 
 @kernel
