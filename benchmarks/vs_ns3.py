@@ -1,6 +1,6 @@
 """netgym-lite side by side with real ns-3: fidelity and speed on the same layouts, in one run.
 
-Run: ``python benchmarks/vs_ns3.py [--quick] [--seeds 1,2,3] [--use-committed]``.
+Run: ``python benchmarks/vs_ns3.py [--quick] [--uplink] [--seeds 1,2,3] [--use-committed]``.
 
 Needs ns-3 for the ns-3 side: ``pip install ns3==3.44.post0`` (the PyPI wheel, ~75 s, 520 MB; a benchmark-only
 dependency) and g++ with C++20; the scenario program ``benchmarks/ns3/netgym_ns3_scenario.cc`` is compiled
@@ -17,6 +17,11 @@ sender to the user per packet (each link separately when a user has two flows), 
 sent, over the traffic window [start, end] (sources start at 1 s, or later when many Wi-Fi users must first
 associate in ns-3; see ``CASES``) and over its last half (the "late window", when ns-3's saturated Wi-Fi cell has
 settled).
+
+Uplink cases (``UL_CASES``, named ``<case>-ul``, ``--uplink`` runs them all): the downlink twin's layout,
+positions, load and window with every flow from the user to the remote host (ns-3: ``--uplink``; netgym-lite:
+``downlink_traffic: false``). They are kept out of ``CASES`` (the downlink cases ``tests/test_ns3_committed.py``
+pins netgym-lite to); ``--cases`` accepts both.
 
 Prints Markdown tables (per case over both windows, then per user) and writes them to
 ``benchmarks/results/vs_ns3.md`` (``vs_ns3_quick.md`` for ``--quick`` / ``--cases``),
@@ -79,6 +84,7 @@ class Case:
     load: str = "light"  # "light" (offered load fits) | "saturated" (it does not)
     reference: str = ""  # the ns3.md row this case reproduces, if any
     rate_manager: str = "MinstrelHt"  # ns-3's Wi-Fi rate control: "MinstrelHt" (ns3.md) | "Ideal"
+    direction: str = "dl"  # "dl": remote host -> users; "ul": users -> remote host (downlink_traffic false)
 
     @property
     def window_s(self) -> float:
@@ -153,6 +159,30 @@ CASES = (
     Case("both-64-sat", "both", 64, 2.0, sim_time_s=8.0, app_start_s=4.0, split=0.5, load="saturated"),
 )
 QUICK = ("wifi-4-light", "wifi-4-sat", "lte-4-light", "lte-4-sat", "both-4-light")
+
+
+def uplink_twin(case: Case) -> Case:
+    """The same layout, positions, load and window with the flows running from the users to the remote host."""
+    return dataclasses.replace(case, name=f"{case.name}-ul", direction="ul", reference="")
+
+
+# Uplink data (netgym-lite's ``downlink_traffic: false``, docs/models.md "Uplink data"): the twins of downlink
+# cases. Not in CASES, which tests/test_ns3_committed.py pins netgym-lite to.
+UL_CASES = tuple(
+    uplink_twin(c)
+    for c in CASES
+    if c.name
+    in (
+        "wifi-4-light",
+        "wifi-4-sat",
+        "wifi-16-sat",
+        "lte-4-light",
+        "lte-4-sat",
+        "lte-16-sat",
+        "both-4-light",
+        "both-4-sat",
+    )
+)
 
 
 # ---------------------------------------------------------------------------------------------- layouts
@@ -244,6 +274,8 @@ def run_ns3(case: Case, seed: int, positions: np.ndarray, out: Path) -> dict:
         "--enb=" + ",".join(map(str, enb)),
         f"--out={out}",
     ]
+    if case.direction == "ul":
+        args.append("--uplink")
     subprocess.run(args, check=True)
     raw = json.loads(out.read_text())
     if case.layout != "lte":
@@ -293,6 +325,8 @@ def run_lite(case: Case, seed: int, positions: np.ndarray) -> tuple[dict[str, np
     from netgym_lite.sim import Simulation
 
     t0 = time.perf_counter()
+    # uplink data: the kernels still call the data direction "dl", so the counters read below are the data flow's
+    direction = {"downlink_traffic": False} if case.direction == "ul" else {}
     cfg = load_config(
         scenario_path(case),
         num_users=case.users,
@@ -300,6 +334,7 @@ def run_lite(case: Case, seed: int, positions: np.ndarray) -> tuple[dict[str, np
         min_udp_rate_per_user_mbps=case.rate_mbps,
         max_udp_rate_per_user_mbps=case.rate_mbps,
         measurement_start_time_ms=int(round(case.app_start_s * 1000)),
+        **direction,
     )
     sim = Simulation(cfg, seed=seed)
     shares = np.full(case.users, case.wifi_share)
@@ -381,6 +416,8 @@ def compare_case(
             if use_committed
             else run_ns3(case, seed, positions, ns3_result_path(case, seed, ns3_out))
         )
+        if raw.get("direction", "dl") != case.direction:
+            raise SystemExit(f"vs_ns3: {case.name}: ns-3 result is {raw['direction']}, the case {case.direction}")
         got = np.array([[u["x"], u["y"]] for u in raw["user_list"]])
         if not np.allclose(got, positions[:, :2], atol=0.01):
             raise SystemExit(f"vs_ns3: {case.name}: ns-3's user positions differ from this layout's")
@@ -506,6 +543,11 @@ def plot(rows: list[tuple[Case, Side, Side]], path: Path) -> bool:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="only the 4-user cases, one seed")
+    ap.add_argument(
+        "--uplink",
+        action="store_true",
+        help="the uplink cases (UL_CASES, <case>-ul) instead of the downlink ones; with --quick their 4-user ones",
+    )
     ap.add_argument("--cases", help="comma-separated case names (default: all; see CASES)")
     ap.add_argument(
         "--seeds", default="1,2,3", help="seeds run on both sides (ns-3 RngRun, netgym-lite seed)"
@@ -535,8 +577,12 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
 
     seeds = [int(s) for s in args.seeds.split(",")]
-    by_name = {c.name: c for c in CASES}
-    names = list(QUICK) if args.quick else [c.name for c in CASES]
+    by_name = {c.name: c for c in CASES + UL_CASES}
+    if args.uplink:
+        ul_names = [c.name for c in UL_CASES]
+        names = [f"{n}-ul" for n in QUICK if f"{n}-ul" in by_name] if args.quick else ul_names
+    else:
+        names = list(QUICK) if args.quick else [c.name for c in CASES]
     if args.quick:
         seeds = seeds[:1]
     if args.cases:
@@ -548,7 +594,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.ns3_out is None:
         args.ns3_out = NS3_DIR / "build" / "results" if partial else COMMITTED
     if args.out is None:
-        args.out = RESULTS / ("vs_ns3_quick.md" if partial else "vs_ns3.md")
+        stem = "vs_ns3_ul" if args.uplink else "vs_ns3"
+        args.out = RESULTS / (f"{stem}_quick.md" if partial else f"{stem}.md")
     if not args.use_committed:
         ensure_ns3_binary()
 
@@ -576,7 +623,9 @@ def main(argv: list[str] | None = None) -> None:
         "summed), delay = mean one-way delay per packet (ms), loss = 1 − received/sent, over the traffic window. "
         "Wall time per simulated second of the traffic window: the simulator's run only (ns-3: Simulator::Run "
         "from the sources' start, measured inside the program; netgym-lite: every `advance`, from t = 0). "
-        "diff = netgym-lite relative to ns-3. Windows per case: `CASES` in benchmarks/vs_ns3.py.",
+        "diff = netgym-lite relative to ns-3. Windows per case: `CASES` in benchmarks/vs_ns3.py. "
+        "Cases named `-ul` run every flow from the user to the remote host (`UL_CASES`; ns-3 `--uplink`, "
+        "netgym-lite `downlink_traffic: false`); their delay is user -> remote host.",
         "",
         "Command: `python benchmarks/vs_ns3.py " + " ".join(argv if argv is not None else sys.argv[1:]) + "`",
         "",

@@ -1,11 +1,13 @@
 // ns-3 scenario for netgym-lite's fidelity benchmark (benchmarks/vs_ns3.py): the layouts of
 // shared/reference/ns3.md, downlink UDP CBR from one remote host to N static users over Wi-Fi, LTE (with EPC)
-// or both links per user with a static split.
+// or both links per user with a static split; with --uplink the same flows run from the users to the remote
+// host (netgym-lite's `downlink_traffic: false`).
 //
 // Build: benchmarks/ns3/build.sh (g++ against the PyPI `ns3` wheel). Run:
 //   netgym_ns3_scenario --layout=wifi|lte|both --users=4 --rateMbps=5 --simTime=10 --appStart=1 --seed=1
 //                       --split=0.5 --positions="x,y;x,y;..." [--ap=x,y,z] [--enb=x,y,z] [--out=result.json]
 //                       [--rateManager=ns3::MinstrelHtWifiManager] [--syncStart] [--populateArp] [--staHearAll]
+//                       [--uplink]
 // Without --positions the users are drawn uniformly over an annulus (ns-3's RNG, printed in the output).
 //
 // Output (JSON): per user and link, packets sent/received, received IP bytes (payload + 28 bytes UDP/IPv4
@@ -27,6 +29,18 @@
 //   split * rate to its Wi-Fi address and (1 - split) * rate to its LTE address (a static GMA split).
 // Every backhaul (remote host -> AP, remote host -> PGW) is a 100 Gbps point-to-point link with 1 ms delay.
 // Sources run from --appStart (ns3.md: 1.0 s) to --simTime.
+//
+// --uplink: every flow runs from the user to the remote host (UdpClient on the user, UdpServer on the remote
+// host, one port per flow as downlink); over Wi-Fi to the remote host's address on the AP backhaul via the AP,
+// over LTE to its address on the PGW backhaul via the PGW; each user has a host route per flow so that in layout
+// "both" each flow leaves on its own link. The per-flow counters keep their meaning (delay = remote host receive
+// time - user send time). LTE uplink as netgym-lite assumes: the UE sends with 23 dBm (LteUePhy::TxPower), uplink
+// power control off (LteUePhy::EnableUplinkPowerControl), so the power is spread over the RBs granted; the eNB
+// noise figure is ns-3's default 5 dB. The user's transmit queue is its Wi-Fi device's (FqCoDel root disc in
+// front of the 500-packet WifiMacQueue) or its RLC UM buffer (10,240 bytes). "wifi_tx" then counts each user's
+// own data PSDUs to the AP (not the AP's to it), and "lte_ul" (uplink only) the eNB MAC's uplink grants (count,
+// MCS sum, TB bytes) and the eNB PHY's uplink TB receptions (and those in error) per user. The JSON records
+// "direction": "ul" (else "dl").
 
 #include "ns3/applications-module.h"
 #include "ns3/core-module.h"
@@ -91,6 +105,21 @@ struct WifiTxStats
 
 std::vector<WifiTxStats> g_wifiTx;
 std::map<Mac48Address, uint32_t> g_userOfMac;
+// Uplink only: per user, the eNB MAC's uplink grants (count, MCS sum, TB bytes) and the eNB PHY's uplink
+// transport blocks received (all, in error): how ns-3 schedules and codes the LTE uplink.
+struct LteUlStats
+{
+    uint64_t grants = 0;
+    uint64_t mcsSum = 0;
+    uint64_t tbBytes = 0;
+    uint64_t rxTbs = 0;
+    uint64_t rxTbErrors = 0;
+};
+
+std::vector<LteUlStats> g_lteUl;
+std::map<uint16_t, uint32_t> g_userOfRnti; // filled when the sources start (every UE attached by then)
+NetDeviceContainer g_ueLteDevs;
+Mac48Address g_apMac;
 double g_appStartS = 1.0;
 std::string g_rateManager;
 std::vector<double> g_assocS;    // per user: first Wi-Fi association time (s), -1 = never
@@ -154,10 +183,68 @@ OnApPsduBegin(WifiConstPsduMap psdus, WifiTxVector txVector, double)
     }
 }
 
+// Uplink: a user's own data PSDUs to the AP (its A-MPDU size, retries, airtime, MCS).
+void
+OnStaPsduBegin(uint32_t user, WifiConstPsduMap psdus, WifiTxVector txVector, double)
+{
+    if (Simulator::Now().GetSeconds() < g_appStartS)
+    {
+        return;
+    }
+    for (const auto& [staId, psdu] : psdus)
+    {
+        if (psdu->GetAddr1() != g_apMac || !psdu->GetHeader(0).IsQosData())
+        {
+            continue;
+        }
+        WifiTxStats& w = g_wifiTx[user];
+        w.psdus++;
+        w.mpdus += psdu->GetNMpdus();
+        for (std::size_t i = 0; i < psdu->GetNMpdus(); ++i)
+        {
+            w.retryMpdus += psdu->GetHeader(i).IsRetry() ? 1 : 0;
+        }
+        w.airtimeS += WifiPhy::CalculateTxDuration(psdu, txVector, WIFI_PHY_BAND_5GHZ).GetSeconds();
+        uint8_t mcs = txVector.GetMode().GetMcsValue();
+        w.mcsPsdus[mcs < 12 ? mcs : 11]++;
+    }
+}
+
+void
+OnUlScheduling(uint32_t, uint32_t, uint16_t rnti, uint8_t mcs, uint16_t tbBytes, uint8_t)
+{
+    auto it = g_userOfRnti.find(rnti);
+    if (it == g_userOfRnti.end())
+    {
+        return;
+    }
+    LteUlStats& s = g_lteUl[it->second];
+    s.grants++;
+    s.mcsSum += mcs;
+    s.tbBytes += tbBytes;
+}
+
+void
+OnUlPhyReception(PhyReceptionStatParameters p)
+{
+    auto it = g_userOfRnti.find(p.m_rnti);
+    if (it == g_userOfRnti.end())
+    {
+        return;
+    }
+    LteUlStats& s = g_lteUl[it->second];
+    s.rxTbs++;
+    s.rxTbErrors += p.m_correctness ? 0 : 1;
+}
+
 void
 MarkTrafficStart()
 {
     g_trafficWallStart = std::chrono::steady_clock::now();
+    for (uint32_t u = 0; u < g_ueLteDevs.GetN(); ++u)
+    {
+        g_userOfRnti[DynamicCast<LteUeNetDevice>(g_ueLteDevs.Get(u))->GetRrc()->GetRnti()] = u;
+    }
 }
 
 void
@@ -342,6 +429,7 @@ WriteJson(std::FILE* out,
           double appStart,
           uint32_t seed,
           bool syncStart,
+          bool uplink,
           const std::vector<Vector>& pos,
           Vector ap,
           Vector enb,
@@ -352,8 +440,10 @@ WriteJson(std::FILE* out,
 {
     std::fprintf(out, "{\n  \"ns3_version\": \"%s\", \"wifi_rate_manager\": \"%s\",\n", NS3_WHEEL_VERSION,
                  g_rateManager.c_str());
-    std::fprintf(out, "  \"layout\": \"%s\", \"users\": %u, \"rate_mbps\": %.6g, \"split\": %.6g,\n",
-                 layout.c_str(), users, rateMbps, split);
+    std::fprintf(out,
+                 "  \"layout\": \"%s\", \"direction\": \"%s\", \"users\": %u, \"rate_mbps\": %.6g, "
+                 "\"split\": %.6g,\n",
+                 layout.c_str(), uplink ? "ul" : "dl", users, rateMbps, split);
     std::fprintf(out, "  \"sim_time_s\": %.6g, \"app_start_s\": %.6g, \"bin_s\": %.6g, \"seed\": %u, \"sync_start\": %s,\n",
                  simTime, appStart, kBinS, seed, syncStart ? "true" : "false");
     std::fprintf(out, "  \"payload_bytes\": %u, \"ip_header_bytes\": %u,\n", kPayloadBytes, kIpHeaderBytes);
@@ -379,6 +469,16 @@ WriteJson(std::FILE* out,
             std::fprintf(out, "%s%llu", m ? "," : "", static_cast<unsigned long long>(w.mcsPsdus[m]));
         }
         std::fprintf(out, "]}");
+        if (uplink && !g_lteUl.empty())
+        {
+            const LteUlStats& s = g_lteUl[u];
+            std::fprintf(out,
+                         ",\n     \"lte_ul\": {\"grants\": %llu, \"mcs_sum\": %llu, \"tb_bytes\": %llu, "
+                         "\"rx_tbs\": %llu, \"rx_tb_errors\": %llu}",
+                         static_cast<unsigned long long>(s.grants), static_cast<unsigned long long>(s.mcsSum),
+                         static_cast<unsigned long long>(s.tbBytes), static_cast<unsigned long long>(s.rxTbs),
+                         static_cast<unsigned long long>(s.rxTbErrors));
+        }
         for (int l = 0; l < 2; ++l)
         {
             const FlowStats& f = g_flows[u * 2 + l];
@@ -429,6 +529,7 @@ main(int argc, char* argv[])
     bool syncStart = false;
     bool populateArp = true;
     bool staHearAll = true;
+    bool uplink = false;
     std::string rateManager = "ns3::MinstrelHtWifiManager";
 
     CommandLine cmd(__FILE__);
@@ -446,6 +547,7 @@ main(int argc, char* argv[])
     cmd.AddValue("populateArp", "pre-populate the ARP caches of the Wi-Fi subnet (else ns-3's ARP)", populateArp);
     cmd.AddValue("staHearAll", "users sense each other's frames (no hidden-terminal association storm)", staHearAll);
     cmd.AddValue("rateManager", "Wi-Fi rate control (ns3.md: MinstrelHt; ns3::IdealWifiManager to compare)", rateManager);
+    cmd.AddValue("uplink", "flows run from the users to the remote host (netgym-lite: downlink_traffic false)", uplink);
     cmd.AddValue("out", "write the JSON here instead of stdout", outPath);
     cmd.Parse(argc, argv);
 
@@ -480,6 +582,12 @@ main(int argc, char* argv[])
     Config::SetDefault("ns3::LteEnbRrc::DefaultTransmissionMode", UintegerValue(0)); // SISO
     Config::SetDefault("ns3::LteEnbPhy::TxPower", DoubleValue(30.0));
     Config::SetDefault("ns3::LteUePhy::NoiseFigure", DoubleValue(9.0));
+    if (uplink)
+    {
+        // netgym-lite's uplink budget: 23 dBm (power class 3) spread over the granted RBs, no power control
+        Config::SetDefault("ns3::LteUePhy::TxPower", DoubleValue(23.0));
+        Config::SetDefault("ns3::LteUePhy::EnableUplinkPowerControl", BooleanValue(false));
+    }
 
     std::vector<Vector> pos =
         UserPositions(positions, users, useWifi ? apPos : enbPos, useWifi ? 10.0 : 50.0, useWifi ? 50.0 : 300.0);
@@ -503,6 +611,10 @@ main(int argc, char* argv[])
     Ipv4StaticRoutingHelper routing;
     Ptr<Ipv4StaticRouting> remoteRoutes = routing.GetStaticRouting(remote.Get(0)->GetObject<Ipv4>());
     std::vector<Ipv4Address> dst[2];
+    // uplink: the remote host's address on each backhaul, and per user the link's gateway and interface
+    Ipv4Address remoteAddr[2];
+    std::vector<Ipv4Address> ueGateway[2];
+    std::vector<uint32_t> ueIfIndex[2];
     // the LTE helpers must outlive the run: destroying them disposes the EPC nodes
     Ptr<LteHelper> lte;
     Ptr<PointToPointEpcHelper> epc;
@@ -525,9 +637,12 @@ main(int argc, char* argv[])
             NeighborCacheHelper neighbours;
             neighbours.PopulateNeighborCache(wifiIf);
         }
-        DynamicCast<WifiNetDevice>(wifiDevs.Get(0))
-            ->GetPhy()
-            ->TraceConnectWithoutContext("PhyTxPsduBegin", MakeCallback(&OnApPsduBegin));
+        if (!uplink)
+        {
+            DynamicCast<WifiNetDevice>(wifiDevs.Get(0))
+                ->GetPhy()
+                ->TraceConnectWithoutContext("PhyTxPsduBegin", MakeCallback(&OnApPsduBegin));
+        }
         for (uint32_t u = 0; u < users; ++u)
         {
             Ptr<WifiNetDevice> dev = DynamicCast<WifiNetDevice>(wifiDevs.Get(u + 1));
@@ -540,6 +655,16 @@ main(int argc, char* argv[])
         for (uint32_t u = 0; u < users; ++u)
         {
             dst[WIFI].push_back(wifiIf.GetAddress(u + 1));
+        }
+        remoteAddr[WIFI] = bhIf.GetAddress(0);
+        g_apMac = Mac48Address::ConvertFrom(wifiDevs.Get(0)->GetAddress());
+        for (uint32_t u = 0; u < users && uplink; ++u)
+        {
+            ueGateway[WIFI].push_back(wifiIf.GetAddress(0));
+            ueIfIndex[WIFI].push_back(ueNodes.Get(u)->GetObject<Ipv4>()->GetInterfaceForDevice(wifiDevs.Get(u + 1)));
+            DynamicCast<WifiNetDevice>(wifiDevs.Get(u + 1))
+                ->GetPhy()
+                ->TraceConnectWithoutContext("PhyTxPsduBegin", MakeBoundCallback(&OnStaPsduBegin, u));
         }
     }
     if (useLte)
@@ -578,6 +703,21 @@ main(int argc, char* argv[])
             dst[LTE].push_back(ueIf.GetAddress(u));
         }
         lte->Attach(ueDevs, enbDevs.Get(0));
+        remoteAddr[LTE] = bhIf.GetAddress(0);
+        if (uplink)
+        {
+            for (uint32_t u = 0; u < users; ++u)
+            {
+                ueGateway[LTE].push_back(epc->GetUeDefaultGatewayAddress());
+                ueIfIndex[LTE].push_back(ueNodes.Get(u)->GetObject<Ipv4>()->GetInterfaceForDevice(ueDevs.Get(u)));
+            }
+            g_ueLteDevs = ueDevs;
+            g_lteUl.assign(users, LteUlStats{});
+            Ptr<LteEnbNetDevice> enbDev = DynamicCast<LteEnbNetDevice>(enbDevs.Get(0));
+            enbDev->GetMac()->TraceConnectWithoutContext("UlScheduling", MakeCallback(&OnUlScheduling));
+            enbDev->GetPhy()->GetUlSpectrumPhy()->TraceConnectWithoutContext("UlPhyReception",
+                                                                             MakeCallback(&OnUlPhyReception));
+        }
     }
 
     g_bins = static_cast<uint32_t>(std::ceil(simTime / kBinS - 1e-9)) + 1;
@@ -601,15 +741,23 @@ main(int argc, char* argv[])
             }
             uint32_t flow = u * 2 + l;
             double gapS = kPayloadBytes * 8.0 / (rateMbps * share * 1e6);
+            Ptr<Node> receiver = uplink ? remote.Get(0) : ueNodes.Get(u);
+            Ptr<Node> sender = uplink ? ueNodes.Get(u) : remote.Get(0);
+            if (uplink)
+            {
+                // this flow leaves the user on its own link (layout both: two interfaces, one default route)
+                routing.GetStaticRouting(sender->GetObject<Ipv4>())
+                    ->AddHostRouteTo(remoteAddr[l], ueGateway[l][u], ueIfIndex[l][u]);
+            }
             UdpServerHelper server(port);
-            ApplicationContainer sa = server.Install(ueNodes.Get(u));
+            ApplicationContainer sa = server.Install(receiver);
             sa.Start(Seconds(0.5));
             sa.Get(0)->TraceConnectWithoutContext("Rx", MakeBoundCallback(&OnRx, flow));
-            UdpClientHelper client(dst[l][u], port);
+            UdpClientHelper client(uplink ? remoteAddr[l] : dst[l][u], port);
             client.SetAttribute("MaxPackets", UintegerValue(0));
             client.SetAttribute("Interval", TimeValue(Seconds(gapS)));
             client.SetAttribute("PacketSize", UintegerValue(kPayloadBytes));
-            ApplicationContainer ca = client.Install(remote.Get(0));
+            ApplicationContainer ca = client.Install(sender);
             // first packet after a random fraction of one gap (as netgym-lite's CBR source), or all at once:
             // synchronised sources make packets of all users reach the AP/eNB together, which raises the
             // unloaded delay (the LTE edge user then shares its TTIs)
@@ -635,7 +783,7 @@ main(int argc, char* argv[])
     {
         NS_FATAL_ERROR("cannot write " << outPath);
     }
-    WriteJson(out, layout, users, rateMbps, split, simTime, appStart, seed, syncStart, pos, apPos, enbPos, setupWall, runWall,
+    WriteJson(out, layout, users, rateMbps, split, simTime, appStart, seed, syncStart, uplink, pos, apPos, enbPos, setupWall, runWall,
               trafficWall, events);
     if (out != stdout)
     {
