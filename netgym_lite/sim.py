@@ -59,6 +59,11 @@ from .records import ALLOCATION_KEYS, CELL_KEYS, build_records, slice_metrics, s
 LTE_PROCESSING_DELAY_MS = 2.0  # calibrated: ns-3's unloaded LTE one-way delay 4.6 ms incl. 1 ms backhaul
 ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi uplink
 ACK_DELAY_LTE_MS = 4.0  # scheduling request + grant + TTI + processing on the LTE uplink
+# Uplink data on LTE: a packet sent in TTI t reaches the eNB at t + 1 + this. ns-3's buffer-status report →
+# grant → PUSCH pipeline, traced with NS_LOG=LteUeMac:LteEnbMac (benchmarks/ns3/README.md "Uplink"): the BSR
+# reaches the eNB 4.9 ms after the data arrives, the grant the UE 2.2 ms later, the data the eNB 4.7 ms after
+# that (PUSCH 4 TTIs after the grant, TS 36.213 §8.0): 11.8 ms in all from the TTI the UE first could send.
+LTE_UL_PIPELINE_MS = 4.9 + 2.2 + 4.7 - 1.0
 QOS_PROHIBIT_MS = 5000.0  # a link that failed a user's QoS test is not tried again for 5 s (design.md §6)
 DFP_SHARE = (0.7, 0.9)  # dynamic flow prioritisation marks 70-90 % of each link's flows high priority
 NR_TB_DECODE_MS = 0.1  # ns-3 5G-LENA's TbDecodeLatency (100 µs)
@@ -159,19 +164,17 @@ def wants_ul_stats(subscribed: tuple[str, ...], downlink: bool = True) -> bool:
 
 
 def _lte_budget(cfg: ScenarioConfig) -> dict[str, float]:
-    """LTE link budget and pipeline delay of the data direction. Uplink data: the UE's power over its share of
-    the RBs (ns-3's uplink schedulers split the RBs equally among the UEs with data: the saturated share, all
-    users, is assumed), received with the eNB's noise figure; one TTI more than the downlink for the scheduling
-    request and the grant (TS 36.213 §8.0: PUSCH 4 subframes after the grant), as an ACK takes."""
+    """LTE link budget and pipeline delay of the data direction. Uplink data: the UE's power over the whole
+    band, as its sounding reference signal, whose SINR sets the uplink MCS in ns-3 (lte_phy.lte_ul_mcs),
+    received with the eNB's noise figure; the BSR/grant pipeline ``LTE_UL_PIPELINE_MS``."""
     lte = cfg.lte
     rbs = lte.resource_block_num
     if cfg.downlink:
         return {"lte_proc_delay_ms": LTE_PROCESSING_DELAY_MS,
                 "lte_tx_per_rb_dbm": lte.tx_power_dbm - 10.0 * math.log10(rbs),
                 "lte_noise_per_rb_dbm": noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.noise_figure_db)}
-    share = max(1.0, rbs / cfg.num_users)
-    return {"lte_proc_delay_ms": ACK_DELAY_LTE_MS - 1.0,
-            "lte_tx_per_rb_dbm": lte.ue_tx_power_dbm - 10.0 * math.log10(share),
+    return {"lte_proc_delay_ms": LTE_UL_PIPELINE_MS,
+            "lte_tx_per_rb_dbm": lte.ue_tx_power_dbm - 10.0 * math.log10(rbs),
             "lte_noise_per_rb_dbm": noise_dbm(lte_phy.RB_BANDWIDTH_HZ, lte.enb_noise_figure_db)}
 
 
@@ -179,10 +182,8 @@ def _dl_gains(cfg: ScenarioConfig) -> tuple[float, float]:
     """With uplink data: the downlink's SNR minus the uplink's (dB), LTE and NR, for the dl::max_rate rows
     (measurement.fill_downlink_capacity)."""
     lte, nr = cfg.lte, cfg.nr
-    ue_share = 10.0 * math.log10(max(1.0, lte.resource_block_num / cfg.num_users))
-    # eNB power per RB over the UE's noise figure vs the UE's power per RB of its share over the eNB's
-    lte_gain = (lte.tx_power_dbm - 10.0 * math.log10(lte.resource_block_num) - lte.noise_figure_db) - (
-        lte.ue_tx_power_dbm - ue_share - lte.enb_noise_figure_db)
+    # both spread over the band: eNB power over the UE's noise figure vs the UE's over the eNB's
+    lte_gain = (lte.tx_power_dbm - lte.noise_figure_db) - (lte.ue_tx_power_dbm - lte.enb_noise_figure_db)
     return lte_gain, nr.tx_power_dbm - nr.ue_tx_power_dbm  # NR: both over every PRB, the same noise figure
 
 

@@ -6,17 +6,19 @@ TTIs as ns-3's PfFfMacScheduler), or round robin, within the slice rules of :fun
 slicing there is one slice whose shared cap is every RBG). Only users with unscheduled bytes compete, so a light user
 frees RBGs for the others. Bytes leave the queue head (RLC UM segments a packet across TTIs); a packet whose
 last byte goes in TTI t reaches the UE at t + 1 ms + ``lte_proc_delay_ms`` (HARQ/processing pipeline).
+With uplink data the TTI grants the uplink instead (:func:`_uplink_tti`).
 """
 
 from __future__ import annotations
 
 from ..core.events import EV_LTE_TTI, EV_UE_ARRIVAL, schedule
 from ..core.jit import kernel
-from ..core.state import SCHED_PF
+from ..core.state import FLAG_UPLINK_DATA, SCHED_PF
 from .rlc import PDCP_SDU_OVERHEAD_BYTES, air_deliver, rlc_enqueue, rlc_transmit, rlc_unscheduled_bytes
 
 LINK_LTE = 1
 PF_WINDOW_TTIS = 100.0
+UL_MIN_RBS = 3  # ns-3's PfFfMacScheduler: no uplink grant below 3 RBs (so at most RBs/3 UEs per TTI)
 __all__ = ["PDCP_SDU_OVERHEAD_BYTES", "lte_enqueue", "on_lte_delivery", "on_lte_tti"]
 
 
@@ -80,9 +82,41 @@ def on_lte_delivery(s, p, t_ms: float, user: int, count: int) -> None:
     air_deliver(s, p, t_ms, user, count, s.lte_air_buf, s.lte_air_head, s.lte_air_len)
 
 
+@kernel
+def _uplink_tti(s, p, t_ms: float) -> None:
+    """One uplink TTI, as ns-3's PfFfMacScheduler grants the uplink: the RBs split equally among the UEs with
+    data, at least ``UL_MIN_RBS`` each, handed out round robin from where the last TTI stopped (the RBs left
+    over stay idle; a grant larger than the UE's data is not passed on). ``lte_rr_clock[0]`` keeps the next
+    user to serve (the downlink's round-robin clock, unused with uplink data)."""
+    active = 0
+    for user in range(p.num_users):
+        if s.q_length[user, LINK_LTE] > 0 and s.lte_bits_per_rb[user] > 0:
+            active += 1
+    if active == 0:
+        return
+    rbs_each = max(UL_MIN_RBS, p.lte_rbs // active)
+    rb = 0
+    user = s.lte_rr_clock[0] % p.num_users
+    for _ in range(p.num_users):
+        if rb + rbs_each > p.lte_rbs:
+            break
+        if s.q_length[user, LINK_LTE] > 0 and s.lte_bits_per_rb[user] > 0:
+            rb += rbs_each
+            s.st_rbs[user] += rbs_each
+            s.lte_tti_bits[user] = s.lte_bits_per_rb[user] * rbs_each
+            rlc_transmit(s, user, s.lte_tti_bits[user] // 8, LINK_LTE, s.q_lte_head_left, s.lte_air_buf,
+                         s.lte_air_head, s.lte_air_len, t_ms + 1.0 + p.lte_proc_delay_ms, EV_UE_ARRIVAL)
+        user = user + 1 if user + 1 < p.num_users else 0
+    s.lte_rr_clock[0] = user
+
+
 @kernel(inline="always")
 def on_lte_tti(s, p, t_ms: float) -> None:
     """One TTI: allocate RBGs, transmit, update the PF averages, schedule the next TTI."""
+    if p.flags & FLAG_UPLINK_DATA:
+        _uplink_tti(s, p, t_ms)
+        schedule(s, t_ms + 1.0, EV_LTE_TTI, 0, 0)
+        return
     waiting = 0  # users with bytes not yet scheduled in this TTI
     for user in range(p.num_users):
         s.lte_tti_bits[user] = 0

@@ -12,6 +12,10 @@ Sources:
 - Bits per RB per TTI: the transport block of the whole band (TS 36.213 Table 7.1.7.2.1-1, the rows of the
   bandwidths netgym-lite accepts) divided by its RBs; a user given fewer RBs gets that many times the per-RB
   bits (the table is within ~2 % of linear in the RB count from 2 RBs up).
+- Uplink (uplink data only), as ns-3's PfFfMacScheduler: the MCS from the SINR of the UE's sounding reference
+  signal (its power over the whole band) through the Shannon-gap CQI of Piro et al. (``amc.cqi_from_sinr``,
+  Γ = −ln(5·5e-5)/1.5 = 7.4 dB: the highest CQI whose efficiency is strictly below log2(1 + SINR/Γ)), then the
+  highest MCS not above that CQI's efficiency (ns-3's LteAmc::GetCqiFromSpectralEfficiency / GetMcsFromCqi).
 - RBG size by bandwidth: TS 36.213 Table 7.1.6.1-1 (1 for ≤10 RBs, 2 for 11–26, 3 for 27–63, 4 for 64–110).
 - Power spread evenly over all RBs; noise per RB over 180 kHz.
 """
@@ -52,6 +56,7 @@ TBS_BITS = np.array([
      32856, 36696, 39232, 43816, 46888, 51024, 55056, 57336, 61664, 63776, 75376],
 ])
 AMC_SNR_GAP_DB = 4.0
+UL_BER_TARGET = 5e-5  # ns-3's uplink AMC (Piro et al.'s BER target)
 RB_BANDWIDTH_HZ = 180e3
 
 
@@ -76,9 +81,25 @@ def lte_mcs(sinr_db: float) -> int:
 
 
 @kernel
-def bits_per_rb(sinr_db: float, n_rb: int) -> int:
-    """Transport-block bits one RB carries in one TTI at this SINR in a cell of ``n_rb`` RBs (0: out of range)."""
-    mcs = lte_mcs(sinr_db)
+def lte_ul_mcs(sinr_db: float) -> int:
+    """The uplink MCS ns-3's scheduler grants at this SRS SINR (−1: CQI 0, not schedulable)."""
+    capacity = math.log2(1.0 + 10.0 ** (sinr_db / 10.0) / (-math.log(5.0 * UL_BER_TARGET) / 1.5))
+    cqi = 0
+    while cqi < 15 and CQI_EFFICIENCY[cqi + 1] < capacity:
+        cqi += 1
+    if cqi == 0:
+        return -1
+    mcs = 0
+    while mcs < 28 and MCS_EFFICIENCY[mcs + 1] <= CQI_EFFICIENCY[cqi]:
+        mcs += 1
+    return mcs
+
+
+@kernel
+def bits_per_rb(sinr_db: float, n_rb: int, uplink: bool = False) -> int:
+    """Transport-block bits one RB carries in one TTI at this SINR in a cell of ``n_rb`` RBs (0: out of range);
+    ``uplink``: the uplink's MCS choice (:func:`lte_ul_mcs`)."""
+    mcs = lte_ul_mcs(sinr_db) if uplink else lte_mcs(sinr_db)
     if mcs < 0:
         return 0
     row = 0

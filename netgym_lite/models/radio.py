@@ -3,8 +3,8 @@ handover, gNB attachment (nearest gNB at the start, kept: models/nr.py).
 
 Uses the channel formulas of ``channel.py`` and the tables of ``wifi_phy.py`` / ``lte_phy.py`` (passed in
 ``Params`` as arrays). Received power from AP a: P_tx − PL(d) − shadowing; with equal AP powers the strongest
-AP is the nearest. With uplink data the LTE/NR link budgets are the UE's (transmit power over its RBs, the base
-station's noise figure: sim.py); the Wi-Fi budget is the same both ways (ns-3's AP and station powers are equal). Handover (``enable_rx_signal_based_handover``) uses a 3 dB hysteresis.
+AP is the nearest. With uplink data the LTE/NR link budgets are the UE's (transmit power over the band, as its
+sounding reference signal, which sets its uplink MCS; the base station's noise figure: sim.py); the Wi-Fi budget is the same both ways (ns-3's AP and station powers are equal). Handover (``enable_rx_signal_based_handover``) uses a 3 dB hysteresis.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from ..core.jit import kernel
+from ..core.state import FLAG_UPLINK_DATA
 from .channel import distance_3d_m, log_distance_path_loss_db
 from .lte_phy import bits_per_rb
 from .nr_phy import LOS_3GPP, LOS_ALWAYS, bits_per_symbol, los_probability, uma_path_loss_db
@@ -31,19 +32,19 @@ def _wifi_rx_dbm(s, p, user: int, ap: int) -> float:
 
 
 @kernel
-def _lte_bits_per_rb(s, p, user: int, tx_per_rb_dbm: float, noise_per_rb_dbm: float) -> int:
+def _lte_bits_per_rb(s, p, user: int, tx_per_rb_dbm: float, noise_per_rb_dbm: float, uplink: bool) -> int:
     d = distance_3d_m(
         s.pos[user, 0], s.pos[user, 1], s.pos[user, 2],
         p.enb_pos[0], p.enb_pos[1], p.enb_pos[2],
     )
     pl = log_distance_path_loss_db(d, p.lte_pl[0], p.lte_pl[1], p.lte_pl[2])
-    return bits_per_rb(tx_per_rb_dbm - pl - s.lte_shadow_db[user] - noise_per_rb_dbm, p.lte_rbs)
+    return bits_per_rb(tx_per_rb_dbm - pl - s.lte_shadow_db[user] - noise_per_rb_dbm, p.lte_rbs, uplink)
 
 
 @kernel
 def lte_dl_bits_per_rb(s, p, user: int, gain_db: float) -> int:
     """The user's LTE downlink bits per RB when the data flows up: the SNR is the uplink's + ``gain_db``."""
-    return _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm + gain_db, p.lte_noise_per_rb_dbm)
+    return _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm + gain_db, p.lte_noise_per_rb_dbm, False)
 
 
 @kernel
@@ -103,6 +104,7 @@ def update_radio(s, p, initial: bool) -> None:
         else:
             snr = _wifi_rx_dbm(s, p, user, s.wifi_ap[user]) - p.wifi_noise_dbm
             s.wifi_rate_mbps[user] = best_rate_mbps(snr, p.wifi_rates_mbps, p.wifi_min_snr_db)
-        s.lte_bits_per_rb[user] = _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm, p.lte_noise_per_rb_dbm)
+        s.lte_bits_per_rb[user] = _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm, p.lte_noise_per_rb_dbm,
+                                                   (p.flags & FLAG_UPLINK_DATA) != 0)
         if p.num_gnbs > 0:
             _update_nr(s, p, user, initial)
