@@ -29,7 +29,8 @@ vs_ns3 = importlib.util.module_from_spec(_spec)
 sys.modules["vs_ns3"] = vs_ns3
 _spec.loader.exec_module(vs_ns3)
 
-CASES = {c.name: c for c in vs_ns3.CASES}
+# the downlink cases and their uplink twins (``<case>-ul``: every flow from the user to the network)
+CASES = {c.name: c for c in vs_ns3.CASES + vs_ns3.UL_CASES}
 NS3_SEEDS = (1, 2, 3)
 LITE_SEED = 1
 
@@ -83,8 +84,32 @@ LTE_PF_RBG = (
     "ns-3's LTE at 50-70 % load: 13 ms (16 users) and 42 ms (64 users) one-way vs netgym-lite's 5-19 ms; likely "
     "ns-3's PF handing whole RBGs to a user whatever its buffer, plus its scheduling and HARQ latency"
 )
+UL_DCF_ACCESS = (
+    "ns-3's stations do not win equal shares of channel accesses: retries (17-27 %) double a station's backoff "
+    "window, so the far ones send fewer PSDUs (642 at 20 m vs 352 at 50 m per seed); netgym-lite gives every "
+    "backlogged station equal turns"
+)
+UL_STATION_QUEUE = (
+    "each ns-3 station queues in FqCoDel (10,240 packets) before its 500-packet MAC queue; offered 2.5-10x its "
+    "share, CoDel cannot keep up and ns-3's delay grows ~0.8 s per simulated second (no steady state); "
+    "netgym-lite: one 500-packet FIFO per station"
+)
 # (test, case) -> why netgym-lite misses the target today (measured gaps; docs/fidelity.md has the analysis)
 XFAIL = {
+    ("light_delay", "both-4-light-ul"): "the LTE flows, 8.3-8.9 ms (ns-3) vs 15.0-15.8: ns-3's eNB over-grants "
+    + "on quantised buffer reports (~2.6 grants per packet), so light flows often find a grant under way; "
+    + "netgym-lite charges each packet the full 11.8 ms BSR/grant pipeline",
+    ("sat_thr", "wifi-4-sat-ul"): "aggregate within 6 %, per station 4.1-29.4 Mbps (ns-3) vs 7.5-18.5: "
+    + UL_DCF_ACCESS,
+    ("sat_thr", "both-4-sat-ul"): "the Wi-Fi flows, 3.2-29.1 Mbps (ns-3) vs 7.5-18.4: " + UL_DCF_ACCESS,
+    ("sat_thr", "wifi-16-sat-ul"): "0.07-5.1 Mbps per station (ns-3) vs 1.5-3.5: in ns-3 2-5 stations per seed "
+    + "at 31-50 m send almost nothing for seconds (7-40 single-MPDU PSDUs in 9 s: no Block Ack agreement, "
+    + "MinstrelHt at MCS 0.7-2.5); " + UL_DCF_ACCESS,
+    ("sat_agg", "wifi-16-sat-ul"): "33.9 Mbps (ns-3) vs 40.2: ns-3's starved far stations (see sat_thr)",
+    ("sat_delay", "wifi-4-sat-ul"): "4803 ms (ns-3) vs 397: " + UL_STATION_QUEUE,
+    ("sat_delay", "both-4-sat-ul"): "1711 ms (ns-3) vs 311: " + UL_STATION_QUEUE,
+    ("sat_delay", "wifi-16-sat-ul"): "193 ms (ns-3) vs 2197: ns-3's station MAC queue drops packets older "
+    + "than 500 ms (WifiMacQueue MaxDelay), netgym-lite's 500-packet FIFO has no age limit",
     ("light_thr", "wifi-64-light"): "ns-3 start-up: 4 of 64 users lose 6-14 % in MinstrelHt's first second",
     (
         "light_thr",
@@ -126,8 +151,8 @@ def cases(test: str, names: list[str]) -> list:
     ]
 
 
-LIGHT = [c.name for c in vs_ns3.CASES if c.load == "light"]
-SATURATED = [c.name for c in vs_ns3.CASES if c.load == "saturated"]
+LIGHT = [c.name for c in CASES.values() if c.load == "light"]
+SATURATED = [c.name for c in CASES.values() if c.load == "saturated"]
 
 
 @pytest.mark.parametrize("name", cases("light_thr", LIGHT))
@@ -172,6 +197,14 @@ def test_saturated_aggregate_within_15_percent(name):
 
 def test_lte_pf_gives_the_edge_user_about_half():
     ns3, lite = sides("lte-4-sat")
+    ratio = [s.thr_mbps()[3, 1] / s.thr_mbps()[:3, 1].mean() for s in (ns3, lite)]
+    assert abs(ratio[1] - ratio[0]) <= 0.15 * ratio[0], ratio
+
+
+def test_lte_uplink_equal_shares_give_the_edge_user_its_mcs_ratio():
+    """ns-3's uplink scheduler gives every UE with data the same RBs, so the 300 m user gets what its lower MCS
+    carries on them: about a third of the near users' rate, on both sides."""
+    ns3, lite = sides("lte-4-sat-ul")
     ratio = [s.thr_mbps()[3, 1] / s.thr_mbps()[:3, 1].mean() for s in (ns3, lite)]
     assert abs(ratio[1] - ratio[0]) <= 0.15 * ratio[0], ratio
 
