@@ -343,7 +343,7 @@ BAD_OVERRIDES = [
     ({"num_users": 2, "user_locations": [{"x": 0, "y": 0, "z": 1}]}, "env_config.user_locations"),
     ({"user_locations": {"x": 0, "y": 0}}, "env_config.user_locations"),
     ({"transport_protocol": "quic"}, "env_config.transport_protocol"),
-    ({"downlink_traffic": False}, "env_config.downlink_traffic"),
+    ({"downlink_traffic": "no"}, "env_config.downlink_traffic"),
     ({"respond_action_after_measurement": False}, "env_config.respond_action_after_measurement"),
     ({"gma": {"mx_algorithm": "gma3"}}, "env_config.gma.mx_algorithm"),
     ({"gma": {"downlink_mode": "wifi"}}, "env_config.gma.downlink_mode"),
@@ -410,7 +410,7 @@ def test_transport_names_of_networkgym_map_to_the_senders():
 
 @pytest.mark.parametrize(("overrides", "field"), [
     ({"LTE": {"resource_block_num": 7}}, "env_config.LTE.resource_block_num"),
-    ({"downlink": False}, "env_config.downlink"),
+    ({"downlink": "no"}, "env_config.downlink"),
     ({"enb_locations": []}, "env_config.enb_locations"),
     ({"user_left_right_speed_m/s": -2}, "env_config.user_left_right_speed_m/s"),
     ({"app_and_measurement_start_time_ms": -5}, "env_config.app_and_measurement_start_time_ms"),
@@ -419,6 +419,11 @@ def test_transport_names_of_networkgym_map_to_the_senders():
 def test_old_dialect_errors_use_the_old_spelling(overrides, field):
     with pytest.raises(ConfigError, match=re.escape(field + "=")):
         load_config(OLDEST, **overrides)
+
+
+def test_old_dialect_downlink_false_means_uplink_data():
+    assert load_config(OLDEST, downlink=False).downlink is False
+    assert load_config(OLDEST).downlink is True
 
 
 @pytest.mark.parametrize(("per_slice", "field"), [
