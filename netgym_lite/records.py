@@ -103,7 +103,7 @@ def slice_metrics(
         out["gma::dl::cell::tx_rate"].append(sums[3])
         out["gma::dl::cell::qos_rate"].append(sums[4])
         out["gma::dl::cell::delay_violation"].append(100.0 * float(viol_users.sum()) / rx if rx else -1.0)
-        # the ACK rows are −1 when nothing counted them (FLAG_ACK_STATS off): the cell's then too
+        # the ACK rows are −1 when nothing counted them (Params.ul_stats off): the cell's then too
         ack_rate = np.maximum(mine[5], 0.0)
         weight = float(np.add.reduce(ack_rate))
         mine_viol = ack_viol if n == users.size else ack_viol[users]

@@ -34,8 +34,6 @@ from .core.events import (
 )
 from .core.rng import STREAM_SHADOWING, make_streams
 from .core.state import (
-    FLAG_ACK_STATS,
-    FLAG_UPLINK_DATA,
     REORDER_SLOTS,
     SCHED_PF,
     SCHED_RR,
@@ -46,6 +44,7 @@ from .core.state import (
     TRANSPORT_UDP,
     Params,
     State,
+    UplinkParams,
 )
 from .errors import NetgymError
 from .models import lte_phy, nr_phy, tcp_bbr, wifi_phy
@@ -104,7 +103,7 @@ def _params(cfg: ScenarioConfig) -> Params:
     enb = cfg.lte_enb_locations[0]
     area = cfg.user_location_range
     walk = cfg.user_random_walk
-    return Params(
+    return (Params if cfg.downlink else UplinkParams)(
         num_users=cfg.num_users,
         num_aps=n_aps,
         num_channels=1 if w.ap_share_same_band else n_aps,
@@ -142,8 +141,7 @@ def _params(cfg: ScenarioConfig) -> Params:
         reorder_timeout_ms=float(gma.reordering_timeout_ms),
         ack_delay_wifi_ms=ACK_DELAY_WIFI_MS,  # an idle channel's access + airtime, either way
         ack_delay_lte_ms=ACK_DELAY_LTE_MS if cfg.downlink else 1.0 + LTE_PROCESSING_DELAY_MS,
-        flags=(FLAG_ACK_STATS if wants_ul_stats(cfg.subscribed_network_stats, cfg.downlink) else 0)
-        | (0 if cfg.downlink else FLAG_UPLINK_DATA),
+        ul_stats=wants_ul_stats(cfg.subscribed_network_stats, cfg.downlink),
         gma_threshold_ms=float(gma.delay_threshold_ms),
         gma_stable=bool(gma.stable),
         gma_loss_balancing=bool(gma.loss_balancing),
@@ -155,7 +153,7 @@ def _params(cfg: ScenarioConfig) -> Params:
 
 
 def wants_ul_stats(subscribed: tuple[str, ...], downlink: bool = True) -> bool:
-    """Whether the core counts the ACK direction's traffic (``FLAG_ACK_STATS``): when the records may carry one of
+    """Whether the core counts the ACK direction's traffic (``Params.ul_stats``): when the records may carry one of
     its keys (``gma::…ul::`` with downlink data, ``gma::…dl::`` with uplink data), i.e. the subscription is empty
     (everything) or names one. Otherwise the per-ACK bookkeeping is skipped and those table rows are −1; the
     simulated network is the same either way."""

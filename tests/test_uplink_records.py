@@ -14,7 +14,6 @@ import pytest
 
 from netgym_lite.config import load_config
 from netgym_lite.config_types import NrConfig, Position, ScenarioConfig
-from netgym_lite.core.state import FLAG_ACK_STATS
 from netgym_lite.models.measurement import METRIC_KEYS
 from netgym_lite.models.tcp_receiver import TCP_ACK_BYTES
 from netgym_lite.sim import Simulation
@@ -196,13 +195,13 @@ def test_ul_qos_violations_and_split_follow_the_ack_link(tcp_run) -> None:
 
 
 def test_without_a_ul_subscription_the_bookkeeping_is_off_and_nothing_else_changes() -> None:
-    """``FLAG_ACK_STATS`` gates the per-ACK counters: a subscription without ul keys gets −1 ul rows (never
+    """``Params.ul_stats`` gates the per-ACK counters: a subscription without ul keys gets −1 ul rows (never
     sent) and exactly the downlink values of a run that counts them; the same seed gives the same run."""
     dl = ["gma::dl::rate", "gma::dl::owd", "gma::wifi::dl::rate", "gma::lte::dl::owd", "lte::dl::max_rate"]
     runs = {}
     for name, subscribed in (("off", dl), ("on", dl + ["gma::ul::rate"]), ("on2", dl + ["gma::ul::rate"])):
         sim = Simulation(load_config(num_users=4, subscribed_network_stats=subscribed))
-        assert bool(sim.params.flags & FLAG_ACK_STATS) == (name != "off")
+        assert sim.params.ul_stats == (name != "off")
         tables = [sim._advance_measured() for _ in range(8)]
         runs[name] = np.array(tables)
     dl_rows = [i for i, k in enumerate(METRIC_KEYS) if "::ul::" not in k]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba.extending import overload
 
 TCP_WINDOW = 4096  # receiver window in packets; also the size of the per-user sequence rings
 REORDER_SLOTS = 8192  # GMA receiver ring (power of two, > any gap a run can open)
@@ -30,13 +31,6 @@ SCHED_RR = 1
 UL_ACKS_IN = 3  # st_viol[u, UL_ACKS_IN + link]: ACKs that arrived over the link this interval
 UL_ACKS_OUT = 6  # st_viol[u, UL_ACKS_OUT + link]: ACKs sent on it this interval
 STAT_VIOL_COLUMNS = 9
-# Bits of ``Params.flags``. One int for the switches rather than a member each: every member of Params, like
-# every field of State, slows every non-inlined kernel call (Params crosses them as a flat tuple); adding a bool
-# and two floats cost ~30 % of the bare default simulation, the same code without them nothing measurable.
-FLAG_ACK_STATS = 1  # count the ACK direction's traffic for its records (off when none of them is subscribed)
-# Uplink data (``downlink_traffic: false``): the flows run from the UEs to the network. The kernels call the
-# data direction "dl" and the ACK direction "ul" either way; only the records' names swap (records.py).
-FLAG_UPLINK_DATA = 2
 
 
 class Params(NamedTuple):
@@ -93,7 +87,7 @@ class Params(NamedTuple):
     reorder_timeout_ms: float
     ack_delay_wifi_ms: float
     ack_delay_lte_ms: float
-    flags: int  # FLAG_ACK_STATS | FLAG_UPLINK_DATA (one member for both: see FLAG_ACK_STATS)
+    ul_stats: bool  # count the ACK direction's traffic for its records (off when none of them is subscribed)
     gma_threshold_ms: float
     gma_stable: bool
     gma_loss_balancing: bool
@@ -107,6 +101,33 @@ class Params(NamedTuple):
     user_delay_test_ms: np.ndarray  # float64[U, 2]: delay test 1 and 2 thresholds
     user_viol_target: np.ndarray  # float64[U]: share of packets over the delay bound a QoS flow may have
     user_loss_target: np.ndarray  # float64[U]
+
+
+class UplinkParams(Params):
+    """The Params of a scenario with uplink data (``downlink_traffic: false``): the flows run from the UEs to the
+    network. The kernels call the data direction "dl" and the ACK direction "ul" either way; only the records'
+    names swap (records.py).
+
+    The same fields in another class, hence another numba type: every kernel compiles a specialization of its
+    own in which :func:`uplink_data` is the constant True, and the downlink's specialization carries no uplink
+    code. A runtime switch cost the downlink ~20 % of the bare default simulation (and a bool plus two floats
+    as Params members ~30 %), though it does no work there: the event loop is one large function whose
+    optimisation shifts with every branch and member.
+    """
+
+    __slots__ = ()
+
+
+def uplink_data(p: Params) -> bool:
+    """Whether the data flows up (``p`` is :class:`UplinkParams`); a compile-time constant inside the kernels."""
+    return isinstance(p, UplinkParams)
+
+
+@overload(uplink_data)
+def _uplink_data_typed(p):
+    if getattr(p, "instance_class", None) is UplinkParams:
+        return lambda p: True
+    return lambda p: False
 
 
 class State(NamedTuple):

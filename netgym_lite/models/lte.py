@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..core.events import EV_LTE_TTI, EV_UE_ARRIVAL, schedule
 from ..core.jit import kernel
-from ..core.state import FLAG_UPLINK_DATA, SCHED_PF
+from ..core.state import SCHED_PF, uplink_data
 from .rlc import PDCP_SDU_OVERHEAD_BYTES, air_deliver, rlc_enqueue, rlc_transmit, rlc_unscheduled_bytes
 
 LINK_LTE = 1
@@ -113,7 +113,7 @@ def _uplink_tti(s, p, t_ms: float) -> None:
 @kernel(inline="always")
 def on_lte_tti(s, p, t_ms: float) -> None:
     """One TTI: allocate RBGs, transmit, update the PF averages, schedule the next TTI."""
-    if p.flags & FLAG_UPLINK_DATA:
+    if uplink_data(p):
         _uplink_tti(s, p, t_ms)
         schedule(s, t_ms + 1.0, EV_LTE_TTI, 0, 0)
         return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.jit import kernel
-from ..core.state import FLAG_ACK_STATS, UL_ACKS_IN, UL_ACKS_OUT
+from ..core.state import UL_ACKS_IN, UL_ACKS_OUT
 from .gma_split import link_units
 from .nr_phy import DATA_SYMBOLS_PER_SLOT
 from .radio import lte_dl_bits_per_rb, nr_dl_bits_per_symbol
@@ -61,7 +61,7 @@ _UL_BASE = ROW["gma::ul::rate"]
 _UL_USER_ROWS = ROW["gma::wifi::ul::rate"] - _UL_BASE
 _UL_LINK_BASE = (ROW["gma::wifi::ul::rate"], ROW["gma::lte::ul::rate"], ROW["gma::nr::ul::rate"])
 _UL_LINK_ROWS = ROW["gma::lte::ul::rate"] - ROW["gma::wifi::ul::rate"]
-#: Keys whose values come from the per-ACK uplink counters (``FLAG_ACK_STATS``); ``wifi::ul::max_rate`` does not.
+#: Keys whose values come from the per-ACK uplink counters (``Params.ul_stats``); ``wifi::ul::max_rate`` does not.
 UL_COUNTED_KEYS = tuple(key for key in ALL_METRIC_KEYS if key.startswith("gma::") and "::ul::" in key)
 
 
@@ -139,9 +139,9 @@ def _measure_uplink(s, p, table: np.ndarray, u: int, links: int, to_mbps: float)
     all (−1 delay where nothing arrived); bytes sent (Mbps) and the % of packets sent on each link. The uplink
     carries TCP ACKs, each with its link's fixed delay, so the delay violations follow from the per-link ACK
     counts; ACKs are never lost, so ``qos_rate`` = rate when the violations are within the user's target. Without
-    ``FLAG_ACK_STATS`` (no key of the ACK direction subscribed) nothing was counted and every row is −1. Counts: ``st_viol`` columns
+    ``p.ul_stats`` (no key of the ACK direction subscribed) nothing was counted and every row is −1. Counts: ``st_viol`` columns
     ``UL_ACKS_IN + link`` (arrived) and ``UL_ACKS_OUT + link`` (sent)."""
-    if not p.flags & FLAG_ACK_STATS:
+    if not p.ul_stats:
         for k in range(_UL_USER_ROWS):
             table[_UL_BASE + k, u] = -1.0
         for link in range(links):

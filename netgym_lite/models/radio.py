@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ..core.jit import kernel
-from ..core.state import FLAG_UPLINK_DATA
+from ..core.state import uplink_data
 from .channel import distance_3d_m, log_distance_path_loss_db
 from .lte_phy import bits_per_rb
 from .nr_phy import LOS_3GPP, LOS_ALWAYS, bits_per_symbol, los_probability, uma_path_loss_db
@@ -105,6 +105,6 @@ def update_radio(s, p, initial: bool) -> None:
             snr = _wifi_rx_dbm(s, p, user, s.wifi_ap[user]) - p.wifi_noise_dbm
             s.wifi_rate_mbps[user] = best_rate_mbps(snr, p.wifi_rates_mbps, p.wifi_min_snr_db)
         s.lte_bits_per_rb[user] = _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm, p.lte_noise_per_rb_dbm,
-                                                   (p.flags & FLAG_UPLINK_DATA) != 0)
+                                                   uplink_data(p))
         if p.num_gnbs > 0:
             _update_nr(s, p, user, initial)

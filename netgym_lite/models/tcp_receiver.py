@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..core.events import ACK_LINK_SHIFT, ACK_SEGMENTS_SHIFT, EV_TCP_ACK, schedule
 from ..core.jit import kernel
-from ..core.state import FLAG_ACK_STATS, TCP_WINDOW, UL_ACKS_IN, UL_ACKS_OUT
+from ..core.state import TCP_WINDOW, UL_ACKS_IN, UL_ACKS_OUT
 
 LINK_WIFI = 0
 LINK_NR = 2
@@ -48,9 +48,9 @@ def ack_delay_ms(p, link: int) -> float:
 @kernel(inline="always")
 def count_ack_arrival(s, p, t_ms: float, user: int, link: int) -> None:
     """An ACK sent on ``link`` reached the sender: count it as that link's uplink traffic this interval
-    (only with ``FLAG_ACK_STATS``: a run whose records carry no key of the ACK direction skips the bookkeeping). Its delay is the
+    (only when ``p.ul_stats``: a run whose records carry no key of the ACK direction skips the bookkeeping). Its delay is the
     link's fixed :func:`ack_delay_ms`, so the count is all the ``ul`` rows need."""
-    if p.flags & FLAG_ACK_STATS:
+    if p.ul_stats:
         s.st_viol[user, UL_ACKS_IN + link] += 1
 
 
@@ -62,7 +62,7 @@ def tcp_flush_ack(s, p, t_ms: float, user: int) -> None:
         return
     s.tcp_ack_segments[user] = 0
     link = s.ack_link[user]
-    if p.flags & FLAG_ACK_STATS:
+    if p.ul_stats:
         s.st_viol[user, UL_ACKS_OUT + link] += 1
     schedule(s, t_ms + ack_delay_ms(p, link), EV_TCP_ACK,
              user + (link << ACK_LINK_SHIFT) + (segments << ACK_SEGMENTS_SHIFT), s.tcp_rcv_nxt[user])

@@ -9,7 +9,7 @@ probability 1 − (1 − τ)^(n−1), τ = 2/(CWmin + 2) (Bianchi, IEEE JSAC 200
 a collided TXOP wastes its airtime and its packets stay queued. Backoff is not simulated slot by slot:
 its mean is part of the overhead.
 
-Uplink data (``FLAG_UPLINK_DATA``): the stations send and the same code serves their queues. Every backlogged
+Uplink data (``core.state.uplink_data``): the stations send and the same code serves their queues. Every backlogged
 station on the channel contends; a TXOP collides with Bianchi's fixed-point probability for that many saturated
 stations, with binary exponential backoff (``wifi_phy.collision_probability``), and DCF's equal chance of access
 per station becomes turns by channel access (``wifi_served_bytes`` counts accesses, not bytes), so a slow station
@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..core.events import EV_WIFI_TXOP_END, schedule
 from ..core.jit import kernel
 from ..core.rng import STREAM_CONTENTION, uniform
-from ..core.state import FLAG_UPLINK_DATA, MAX_AMPDU_MPDUS
+from ..core.state import MAX_AMPDU_MPDUS, uplink_data
 from .gma_reorder import gma_receive
 from .packets import free_packet, queue_peek, queue_pop, queue_push
 from .tcp_receiver import tcp_flush_ack
@@ -111,7 +111,7 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
         nbytes += size
         npkts += 1
     collided = False
-    if p.flags & FLAG_UPLINK_DATA:  # the stations send: every backlogged station on the channel contends (Bianchi's n)
+    if uplink_data(p):  # the stations send: every backlogged station on the channel contends (Bianchi's n)
         contenders = _backlogged_stations(s, p, channel)
         if contenders >= 2:
             collided = uniform(s.rng, STREAM_CONTENTION) < collision_probability(contenders, CW_MIN, CW_MAX)
@@ -156,10 +156,10 @@ def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     """The TXOP ends: its A-MPDU reaches the station (unless it collided); the channel serves the next."""
     s.wifi_busy[channel] = False
     user = s.wifi_txop_user[channel]
-    if p.flags & FLAG_UPLINK_DATA:
+    if uplink_data(p):
         s.wifi_served_bytes[user] += 1.0  # stations take turns by channel access, collided or not (DCF)
     if not s.wifi_txop_collided[channel]:
-        if not p.flags & FLAG_UPLINK_DATA:
+        if not uplink_data(p):
             s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
         for _ in range(s.wifi_txop_npkts[channel]):
             gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
