@@ -156,6 +156,21 @@ OnRx(uint32_t flow, Ptr<const Packet> packet)
     f.binDelaySumMs[b] += delayMs;
 }
 
+// One data PSDU into a user's counters: A-MPDU size, retried MPDUs, airtime, MCS.
+void
+CountPsdu(WifiTxStats& w, Ptr<const WifiPsdu> psdu, const WifiTxVector& txVector)
+{
+    w.psdus++;
+    w.mpdus += psdu->GetNMpdus();
+    for (std::size_t i = 0; i < psdu->GetNMpdus(); ++i)
+    {
+        w.retryMpdus += psdu->GetHeader(i).IsRetry() ? 1 : 0;
+    }
+    w.airtimeS += WifiPhy::CalculateTxDuration(psdu, txVector, WIFI_PHY_BAND_5GHZ).GetSeconds();
+    uint8_t mcs = txVector.GetMode().GetMcsValue();
+    w.mcsPsdus[mcs < 12 ? mcs : 11]++;
+}
+
 void
 OnApPsduBegin(WifiConstPsduMap psdus, WifiTxVector txVector, double)
 {
@@ -170,16 +185,7 @@ OnApPsduBegin(WifiConstPsduMap psdus, WifiTxVector txVector, double)
         {
             continue;
         }
-        WifiTxStats& w = g_wifiTx[it->second];
-        w.psdus++;
-        w.mpdus += psdu->GetNMpdus();
-        for (std::size_t i = 0; i < psdu->GetNMpdus(); ++i)
-        {
-            w.retryMpdus += psdu->GetHeader(i).IsRetry() ? 1 : 0;
-        }
-        w.airtimeS += WifiPhy::CalculateTxDuration(psdu, txVector, WIFI_PHY_BAND_5GHZ).GetSeconds();
-        uint8_t mcs = txVector.GetMode().GetMcsValue();
-        w.mcsPsdus[mcs < 12 ? mcs : 11]++;
+        CountPsdu(g_wifiTx[it->second], psdu, txVector);
     }
 }
 
@@ -197,16 +203,7 @@ OnStaPsduBegin(uint32_t user, WifiConstPsduMap psdus, WifiTxVector txVector, dou
         {
             continue;
         }
-        WifiTxStats& w = g_wifiTx[user];
-        w.psdus++;
-        w.mpdus += psdu->GetNMpdus();
-        for (std::size_t i = 0; i < psdu->GetNMpdus(); ++i)
-        {
-            w.retryMpdus += psdu->GetHeader(i).IsRetry() ? 1 : 0;
-        }
-        w.airtimeS += WifiPhy::CalculateTxDuration(psdu, txVector, WIFI_PHY_BAND_5GHZ).GetSeconds();
-        uint8_t mcs = txVector.GetMode().GetMcsValue();
-        w.mcsPsdus[mcs < 12 ? mcs : 11]++;
+        CountPsdu(g_wifiTx[user], psdu, txVector);
     }
 }
 
