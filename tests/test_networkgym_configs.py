@@ -23,8 +23,9 @@ pd = pytest.importorskip("pandas")
 
 from test_zmq_peers import RawClient, serve_in_thread  # noqa: E402
 
-from netgym_lite.config import raw_env_config  # noqa: E402
+from netgym_lite.config import load_config, raw_env_config  # noqa: E402
 from netgym_lite.ipc.zmq_server import ZmqServer  # noqa: E402
+from netgym_lite.sim import Simulation  # noqa: E402
 
 pytestmark = pytest.mark.zmq
 DATA = Path(__file__).parent / "data"
@@ -235,6 +236,8 @@ def test_networkgyms_unified_nqos_split_config_runs_a_full_session(zserver: ZmqS
     start = raw_env_config(whole, env="nqos_split", steps_per_episode=4, episodes_per_session=2)
     start["downlink_traffic"] = downlink
     data, acks = ("dl", "ul") if downlink else ("ul", "dl")
+    if not downlink:  # compile the uplink kernels here, not inside the server while the client waits
+        Simulation(load_config(whole, env="nqos_split", downlink_traffic=False)).advance()
     subscribed = set(start["subscribed_network_stats"])
     interval = start["measurement_interval_ms"]
     n = start["num_users"]
