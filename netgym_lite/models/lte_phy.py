@@ -13,7 +13,7 @@ Sources:
   bandwidths netgym-lite accepts) divided by its RBs; a user given fewer RBs gets that many times the per-RB
   bits (the table is within ~2 % of linear in the RB count from 2 RBs up).
 - Uplink (uplink data only), as ns-3's PfFfMacScheduler: the MCS from the SINR of the UE's sounding reference
-  signal (its power over the whole band) through the Shannon-gap CQI of Piro et al. (``amc.cqi_from_sinr``,
+  signal (its power over the whole band) through the Shannon gap of Piro et al. (``amc.BER_TARGET``,
   Γ = −ln(5·5e-5)/1.5 = 7.4 dB: the highest CQI whose efficiency is strictly below log2(1 + SINR/Γ)), then the
   highest MCS not above that CQI's efficiency (ns-3's LteAmc::GetCqiFromSpectralEfficiency / GetMcsFromCqi).
 - RBG size by bandwidth: TS 36.213 Table 7.1.6.1-1 (1 for ≤10 RBs, 2 for 11–26, 3 for 27–63, 4 for 64–110).
@@ -28,6 +28,7 @@ import numpy as np
 
 from ..config_types import rbg_size  # noqa: F401  (re-exported: TS 36.213 Table 7.1.6.1-1)
 from ..core.jit import kernel
+from .amc import BER_TARGET  # Piro et al.'s BER target: ns-3's uplink AMC, as NR's
 
 MCS_EFFICIENCY = np.array(
     [0.15, 0.19, 0.23, 0.31, 0.38, 0.49, 0.6, 0.74, 0.88, 1.03, 1.18, 1.33, 1.48, 1.7, 1.91, 2.16,
@@ -56,8 +57,16 @@ TBS_BITS = np.array([
      32856, 36696, 39232, 43816, 46888, 51024, 55056, 57336, 61664, 63776, 75376],
 ])
 AMC_SNR_GAP_DB = 4.0
-UL_BER_TARGET = 5e-5  # ns-3's uplink AMC (Piro et al.'s BER target)
 RB_BANDWIDTH_HZ = 180e3
+
+
+@kernel
+def _mcs_of_cqi(cqi: int) -> int:
+    """The highest MCS whose efficiency does not exceed the CQI's (ns-3's LteAmc::GetMcsFromCqi)."""
+    mcs = 0
+    while mcs < 28 and MCS_EFFICIENCY[mcs + 1] <= CQI_EFFICIENCY[cqi]:
+        mcs += 1
+    return mcs
 
 
 @kernel
@@ -74,25 +83,19 @@ def lte_mcs(sinr_db: float) -> int:
         cqi = 0
         while cqi < 15 and CQI_EFFICIENCY[cqi + 1] < MCS_EFFICIENCY[decodable]:
             cqi += 1
-    mcs = 0
-    while mcs < 28 and MCS_EFFICIENCY[mcs + 1] <= CQI_EFFICIENCY[cqi]:
-        mcs += 1
-    return mcs
+    return _mcs_of_cqi(cqi)
 
 
 @kernel
 def lte_ul_mcs(sinr_db: float) -> int:
     """The uplink MCS ns-3's scheduler grants at this SRS SINR (−1: CQI 0, not schedulable)."""
-    capacity = math.log2(1.0 + 10.0 ** (sinr_db / 10.0) / (-math.log(5.0 * UL_BER_TARGET) / 1.5))
+    capacity = math.log2(1.0 + 10.0 ** (sinr_db / 10.0) / (-math.log(5.0 * BER_TARGET) / 1.5))
     cqi = 0
     while cqi < 15 and CQI_EFFICIENCY[cqi + 1] < capacity:
         cqi += 1
     if cqi == 0:
         return -1
-    mcs = 0
-    while mcs < 28 and MCS_EFFICIENCY[mcs + 1] <= CQI_EFFICIENCY[cqi]:
-        mcs += 1
-    return mcs
+    return _mcs_of_cqi(cqi)
 
 
 @kernel
