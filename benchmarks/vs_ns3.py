@@ -61,6 +61,7 @@ PAYLOAD_BYTES = 1400
 IP_BYTES = PAYLOAD_BYTES + 28  # + UDP 8 + IPv4 20: ns3.md's "IP layer"
 LINKS = ("wifi", "lte")
 BIN_S = 0.1  # one NetworkGym measurement interval; ns-3's per-bin counters use the same
+RATE_CONTROL = {"MinstrelHt": "minstrel_ht", "Ideal": "ideal"}  # ns-3's Wi-Fi rate manager -> netgym-lite's
 SCENARIO_OF = {"wifi": "ns3_wifi_only.json", "lte": "ns3_lte_only.json", "both": "ns3_both_links.json"}
 # annulus of generated layouts: (centre x, centre y, r min, r max), around the AP (Wi-Fi, both) or the eNB
 ANNULUS = {"wifi": (0.0, 0.0, 10.0, 50.0), "lte": (0.0, 0.0, 50.0, 300.0), "both": (0.0, 0.0, 10.0, 50.0)}
@@ -334,6 +335,7 @@ def run_lite(case: Case, seed: int, positions: np.ndarray) -> tuple[dict[str, np
         min_udp_rate_per_user_mbps=case.rate_mbps,
         max_udp_rate_per_user_mbps=case.rate_mbps,
         measurement_start_time_ms=int(round(case.app_start_s * 1000)),
+        wifi={"rate_control": RATE_CONTROL[case.rate_manager]},
         **direction,
     )
     sim = Simulation(cfg, seed=seed)

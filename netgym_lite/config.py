@@ -696,7 +696,7 @@ def _wifi(r: _Reader, interval: int, guard: int, packet_bytes: int) -> WifiConfi
         noise_figure_db=w.number("noise_figure_db", d.noise_figure_db, lo=0.0, hi=50.0),
         path_loss=_path_loss(w, d.path_loss),
         shadowing_std_db=w.number("shadowing_std_db", d.shadowing_std_db, lo=0.0, hi=30.0),
-        rate_control=w.choice("rate_control", d.rate_control, ("ideal",)),
+        rate_control=w.choice("rate_control", d.rate_control, ("ideal", "minstrel_ht")),
         # at least one packet must fit into an A-MPDU
         max_ampdu_bytes=w.integer("max_ampdu_bytes", d.max_ampdu_bytes, lo=packet_bytes, hi=MAX_AMPDU_BYTES),
         ap_queue_packets=w.integer("ap_queue_packets", d.ap_queue_packets, lo=1),

@@ -47,7 +47,7 @@ from .core.state import (
     UplinkParams,
 )
 from .errors import NetgymError
-from .models import lte_phy, nr_phy, tcp_bbr, wifi_phy
+from .models import lte_phy, minstrel, nr_phy, tcp_bbr, wifi_phy
 from .models.channel import noise_dbm
 from .models.measurement import UL_COUNTED_KEYS, close_interval, fill_downlink_capacity, metric_keys
 from .models.mobility import start_walks
@@ -119,6 +119,9 @@ def _params(cfg: ScenarioConfig) -> Params:
         enb_pos=np.array([enb.x, enb.y, enb.z], np.float64),
         wifi_rates_mbps=wifi_phy.phy_rate_table_mbps(w.standard, w.channel_width_mhz, w.spatial_streams),
         wifi_min_snr_db=wifi_phy.min_snr_table_db(w.standard),
+        wifi_minstrel=w.rate_control == "minstrel_ht",
+        wifi_rc_table=(minstrel.rate_table(w.standard, w.channel_width_mhz, w.spatial_streams)
+                       if w.rate_control == "minstrel_ht" else np.zeros((minstrel.RC_ROWS, 1))),
         wifi_tx_power_dbm=float(w.tx_power_dbm),
         wifi_noise_dbm=noise_dbm(w.channel_width_mhz * 1e6, w.noise_figure_db),
         wifi_pl=np.array([w.path_loss.exponent, w.path_loss.reference_loss_db, w.path_loss.reference_distance_m]),
@@ -306,6 +309,8 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         wifi_busy=z(p.num_channels, np.bool_), wifi_txop_user=z(p.num_channels, np.int64),
         wifi_txop_npkts=z(p.num_channels, np.int64), wifi_txop_bytes=z(p.num_channels, np.int64),
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
+        wifi_rc=(minstrel.initial_state(n, p.wifi_rc_table, p.wifi_rates_mbps.shape[0], seed) if p.wifi_minstrel
+                 else z((1, 1))),
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
         lte_tti_metric=z(n),
         lte_rr_clock=z(1, np.int64),

@@ -51,6 +51,8 @@ class Params(NamedTuple):
     enb_pos: np.ndarray  # float64[3]
     wifi_rates_mbps: np.ndarray  # PHY rate per MCS
     wifi_min_snr_db: np.ndarray  # minimum SNR per MCS
+    wifi_minstrel: bool  # rate control "minstrel_ht" (models/minstrel.py), else ideal
+    wifi_rc_table: np.ndarray  # float64[minstrel.RC_ROWS, rates]: Minstrel-HT's rates (1 column when ideal)
     wifi_tx_power_dbm: float
     wifi_noise_dbm: float  # noise over the channel width incl. noise figure
     wifi_pl: np.ndarray  # [exponent, reference loss dB, reference distance m]
@@ -199,6 +201,7 @@ class State(NamedTuple):
     wifi_txop_bytes: np.ndarray  # int64[num_channels]
     wifi_txop_collided: np.ndarray  # bool[num_channels]
     wifi_served_bytes: np.ndarray  # float64[U] virtual time (bytes served; channel accesses with uplink data)
+    wifi_rc: np.ndarray  # float64[U, columns]: Minstrel-HT's per-station state (models/minstrel.py); [1, 1] if ideal
     # --- lte: Scheduler state.
     lte_pf_avg_bits: np.ndarray  # float64[U] EWMA of served bits per TTI
     lte_rr_last: np.ndarray  # int64[U] value of lte_rr_clock when last given an RBG

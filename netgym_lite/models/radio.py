@@ -15,6 +15,7 @@ from ..core.jit import kernel
 from ..core.state import uplink_data
 from .channel import distance_3d_m, log_distance_path_loss_db
 from .lte_phy import bits_per_rb
+from .minstrel import C_SNR_DB
 from .nr_phy import LOS_3GPP, LOS_ALWAYS, bits_per_symbol, los_probability, uma_path_loss_db
 from .wifi_phy import best_rate_mbps
 
@@ -104,6 +105,8 @@ def update_radio(s, p, initial: bool) -> None:
         else:
             snr = _wifi_rx_dbm(s, p, user, s.wifi_ap[user]) - p.wifi_noise_dbm
             s.wifi_rate_mbps[user] = best_rate_mbps(snr, p.wifi_rates_mbps, p.wifi_min_snr_db)
+            if p.wifi_minstrel:
+                s.wifi_rc[user, C_SNR_DB] = snr
         s.lte_bits_per_rb[user] = _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm, p.lte_noise_per_rb_dbm,
                                                    uplink_data(p))
         if p.num_gnbs > 0:

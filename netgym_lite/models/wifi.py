@@ -22,10 +22,18 @@ from ..core.events import EV_WIFI_TXOP_END, schedule
 from ..core.jit import kernel
 from ..core.rng import STREAM_CONTENTION, uniform
 from ..core.state import MAX_AMPDU_MPDUS, uplink_data
+from . import minstrel
 from .gma_reorder import gma_receive
 from .packets import free_packet, queue_peek, queue_pop, queue_push
 from .tcp_receiver import tcp_flush_ack
-from .wifi_phy import CW_MAX, CW_MIN, MAX_PPDU_US, MPDU_OVERHEAD_BYTES, collision_probability
+from .wifi_phy import (
+    AMPDU_DELIMITER_BYTES,
+    CW_MAX,
+    CW_MIN,
+    MAX_PPDU_US,
+    MPDU_OVERHEAD_BYTES,
+    collision_probability,
+)
 
 LINK_WIFI = 0
 COLLISION_TAU = 2.0 / (CW_MIN + 2.0)
@@ -97,7 +105,11 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
             chosen = user  # high-priority flows first (dynamic flow prioritisation), then byte-fair
     if chosen < 0:
         return
-    rate = s.wifi_rate_mbps[chosen]
+    if p.wifi_minstrel:  # the station's learned rate
+        minstrel.start_txop(s, p, chosen, t_ms)
+        rate = minstrel.tx_rate_mbps(s, p, chosen)
+    else:
+        rate = s.wifi_rate_mbps[chosen]
     limit = min(p.wifi_max_ampdu_bytes, rate * MAX_PPDU_US / 8.0)
     npkts = 0
     nbytes = 0
@@ -158,10 +170,20 @@ def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     user = s.wifi_txop_user[channel]
     if uplink_data(p):
         s.wifi_served_bytes[user] += 1.0  # stations take turns by channel access, collided or not (DCF)
+    npkts = s.wifi_txop_npkts[channel]
+    delivered = npkts
+    if p.wifi_minstrel:  # MPDUs may fail: the lost ones stay queued for a retransmission
+        mpdu_bytes = s.wifi_txop_bytes[channel] / npkts + MPDU_OVERHEAD_BYTES - AMPDU_DELIMITER_BYTES
+        delivered = minstrel.received_mpdus(s, p, user, npkts, mpdu_bytes, s.wifi_txop_collided[channel])
+        minstrel.txop_outcome(s, p, user, t_ms, npkts, delivered)
     if not s.wifi_txop_collided[channel]:
         if not uplink_data(p):
-            s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
-        for _ in range(s.wifi_txop_npkts[channel]):
+            if delivered == npkts:
+                s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
+            else:
+                for i in range(delivered):
+                    s.wifi_served_bytes[user] += s.pkt_size[queue_peek(s, user, LINK_WIFI, i)]
+        for _ in range(delivered):
             gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
         tcp_flush_ack(s, p, t_ms, user)
     wifi_try_start(s, p, t_ms, channel)

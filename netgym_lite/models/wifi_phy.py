@@ -11,6 +11,9 @@ Sources:
   = 43 µs, CWmin 15 (mean backoff 7.5 slots); VHT preamble 40 µs, HE SU preamble 48 µs; a PPDU lasts at
   most 5.484 ms (aPPDUMaxTime); Block Ack answered after SIFS at the 24 Mbps legacy rate (32 µs).
 - Per MPDU overhead: MAC header 26 + FCS 4 + A-MPDU delimiter 4 + LLC/SNAP 8 + IPv4 20 + UDP/TCP 8 bytes.
+- MPDU error rate (rate control "minstrel_ht" only): a logistic in SNR through the 90 %, 50 % and 10 % PER points
+  of ns-3.44's TableBasedErrorRateModel for a 1466-byte MPDU (its AWGN link-level tables: BCC for VHT, LDPC for
+  HE), measured with ``GetChunkSuccessRate``; other sizes as independent 1466-byte chunks, as ns-3 scales.
 """
 
 from __future__ import annotations
@@ -45,7 +48,49 @@ AIFS_US = SIFS_US + 3 * SLOT_US
 CW_MIN = 15
 BLOCK_ACK_US = 32.0
 MAX_PPDU_US = 5484.0
-MPDU_OVERHEAD_BYTES = 26 + 4 + 4 + 8 + 20 + 8
+AMPDU_DELIMITER_BYTES = 4
+MPDU_OVERHEAD_BYTES = 26 + 4 + AMPDU_DELIMITER_BYTES + 8 + 20 + 8
+
+
+# SNR (dB) at which a 1466-byte MPDU fails with probability 90 %, 50 %, 10 % (ns-3.44 TableBasedErrorRateModel,
+# 40 MHz, 1 stream; the tables depend on the MCS only). VHT: BCC, MCS 0-9; HE: LDPC, MCS 0-11.
+PER_REF_BYTES = 1466
+_PER_POINTS_DB = {
+    "802.11ac": ((-0.22, 0.31, 0.93), (2.75, 3.31, 3.95), (5.21, 5.79, 6.44), (8.32, 8.93, 9.71),
+                 (11.54, 12.03, 12.81), (15.59, 16.23, 17.05), (16.92, 17.53, 18.38), (18.17, 18.81, 19.64),
+                 (22.08, 22.78, 23.72), (23.60, 24.27, 25.16)),
+    "802.11ax": ((-1.19, -0.93, -0.62), (1.81, 2.08, 2.40), (4.32, 4.57, 4.86), (7.29, 7.56, 7.92),
+                 (10.34, 10.62, 10.94), (14.52, 14.78, 15.13), (15.84, 16.15, 16.49), (17.34, 17.65, 18.00),
+                 (21.00, 21.30, 21.68), (22.79, 23.10, 23.49), (26.05, 26.39, 26.81), (28.07, 28.44, 28.90)),
+}
+
+
+def per_curve_db(standard: str) -> np.ndarray:
+    """float64[MCS, 2]: (SNR at 50 % PER, width w) of each MCS's logistic PER(snr) = 1 / (1 + exp((snr − s50) / w))
+    for a 1466-byte MPDU; w puts the 90 % and 10 % points where ns-3 has them (their distance is 2 w ln 9)."""
+    points = np.array(_PER_POINTS_DB[standard], np.float64)
+    return np.column_stack([points[:, 1], (points[:, 2] - points[:, 0]) / (2.0 * math.log(9.0))])
+
+
+@kernel
+def mpdu_success_probability(snr_db: float, s50_db: float, width_db: float, mpdu_bytes: float) -> float:
+    """Probability that an MPDU of ``mpdu_bytes`` is received (see :func:`per_curve_db`)."""
+    x = (snr_db - s50_db) / width_db
+    if x > 40.0:
+        return 1.0
+    if x < -40.0:
+        return 0.0
+    ok = 1.0 - 1.0 / (1.0 + math.exp(x))
+    return ok ** (mpdu_bytes / PER_REF_BYTES)
+
+
+def valid_mcs(standard: str, channel_width_mhz: int, spatial_streams: int) -> np.ndarray:
+    """bool[MCS]: the MCSs the standard allows at this width and stream count (VHT forbids those whose data bits
+    per symbol are not whole, e.g. MCS 9 at 20 MHz with one stream: IEEE 802.11-2020 §21.5)."""
+    n_sd = _DATA_SUBCARRIERS[standard][channel_width_mhz]
+    mod = _MODULATION[: _NUM_MCS[standard]]
+    bits = n_sd * mod[:, 0] * mod[:, 1] * spatial_streams
+    return np.abs(bits - np.round(bits)) < 1e-9
 
 
 def phy_rate_table_mbps(standard: str, channel_width_mhz: int, spatial_streams: int) -> np.ndarray:
@@ -53,6 +98,11 @@ def phy_rate_table_mbps(standard: str, channel_width_mhz: int, spatial_streams: 
     n_sd = _DATA_SUBCARRIERS[standard][channel_width_mhz]
     mod = _MODULATION[: _NUM_MCS[standard]]
     return n_sd * mod[:, 0] * mod[:, 1] * spatial_streams / _SYMBOL_US[standard]
+
+
+def symbol_us(standard: str) -> float:
+    """OFDM symbol duration (µs) with the 0.8 µs guard interval."""
+    return _SYMBOL_US[standard]
 
 
 def min_snr_table_db(standard: str) -> np.ndarray:
