@@ -51,8 +51,6 @@ class Params(NamedTuple):
     enb_pos: np.ndarray  # float64[3]
     wifi_rates_mbps: np.ndarray  # PHY rate per MCS
     wifi_min_snr_db: np.ndarray  # minimum SNR per MCS
-    wifi_minstrel: bool  # rate control "minstrel_ht" (models/minstrel.py), else ideal
-    wifi_rc_table: np.ndarray  # float64[minstrel.RC_ROWS, rates]: Minstrel-HT's rates (1 column when ideal)
     wifi_tx_power_dbm: float
     wifi_noise_dbm: float  # noise over the channel width incl. noise figure
     wifi_pl: np.ndarray  # [exponent, reference loss dB, reference distance m]
@@ -103,6 +101,10 @@ class Params(NamedTuple):
     user_delay_test_ms: np.ndarray  # float64[U, 2]: delay test 1 and 2 thresholds
     user_viol_target: np.ndarray  # float64[U]: share of packets over the delay bound a QoS flow may have
     user_loss_target: np.ndarray  # float64[U]
+    # Wi-Fi rate control, last: members added at the end leave every other member's place in the tuple (and the
+    # compiled event loop) as it was; inserted among the others they cost the default simulation ~40 %
+    wifi_minstrel: bool  # rate control "minstrel_ht" (models/minstrel.py), else ideal
+    wifi_rc_table: np.ndarray  # float64[minstrel.RC_ROWS, rates]: Minstrel-HT's rates (1 column when ideal)
 
 
 class UplinkParams(Params):
@@ -201,7 +203,6 @@ class State(NamedTuple):
     wifi_txop_bytes: np.ndarray  # int64[num_channels]
     wifi_txop_collided: np.ndarray  # bool[num_channels]
     wifi_served_bytes: np.ndarray  # float64[U] virtual time (bytes served; channel accesses with uplink data)
-    wifi_rc: np.ndarray  # float64[U, columns]: Minstrel-HT's per-station state (models/minstrel.py); [1, 1] if ideal
     # --- lte: Scheduler state.
     lte_pf_avg_bits: np.ndarray  # float64[U] EWMA of served bits per TTI
     lte_rr_last: np.ndarray  # int64[U] value of lte_rr_clock when last given an RBG
@@ -314,3 +315,5 @@ class State(NamedTuple):
     st_total_sent: np.ndarray  # int64[U] since start
     st_total_delivered: np.ndarray  # int64[U]
     st_total_dropped: np.ndarray  # int64[U]
+    # --- Wi-Fi rate control, last for the same reason as in Params
+    wifi_rc: np.ndarray  # float64[U, columns]: Minstrel-HT's per-station state (models/minstrel.py); [1, 1] if ideal

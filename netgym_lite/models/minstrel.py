@@ -27,7 +27,9 @@ count (ns-3 also tries the others), the MPDUs of a partly failed A-MPDU that are
 MPDU is never dropped for its retry count.
 
 All per-station numbers live in one row of ``State.wifi_rc`` (columns below); the rate table in
-``Params.wifi_rc_table``.
+``Params.wifi_rc_table``. The kernels take that row, the table and the MCS count rather than the State and
+Params: every non-inlined call passing the whole State costs about a microsecond, 8x the bare simulation's time
+per TXOP when a dozen such calls ran per A-MPDU.
 """
 
 from __future__ import annotations
@@ -142,46 +144,41 @@ def initial_state(num_users: int, table: np.ndarray, num_mcs: int, seed: int) ->
 
 
 @kernel(inline="always")
-def _blk(p, block: int, rate: int) -> int:
-    return NUM_SCALARS + block * p.wifi_rc_table.shape[1] + rate
+def _blk(table, block: int, rate: int) -> int:
+    return NUM_SCALARS + block * table.shape[1] + rate
 
 
 @kernel(inline="always")
-def _cursor(p, group: int) -> int:
+def _cursor(table, group: int) -> int:
     """Column of the group's sample cursor (index; its column follows)."""
-    return NUM_SCALARS + NUM_BLOCKS * p.wifi_rc_table.shape[1] + 2 * group
+    return NUM_SCALARS + NUM_BLOCKS * table.shape[1] + 2 * group
 
 
 @kernel(inline="always")
-def _num_mcs(p) -> int:
-    return p.wifi_rates_mbps.shape[0]
+def _rate_of(rc, col: int) -> int:
+    return int(rc[col])
 
 
 @kernel(inline="always")
-def _rate_of(s, user: int, col: int) -> int:
-    return int(s.wifi_rc[user, col])
+def tx_rate_mbps(rc, table) -> float:
+    """PHY rate of the station's next transmission (``rc``: its row of State.wifi_rc)."""
+    return table[RC_RATE, int(rc[C_TX_RATE])]
 
 
 @kernel(inline="always")
-def tx_rate_mbps(s, p, user: int) -> float:
-    """PHY rate of the station's next transmission."""
-    return p.wifi_rc_table[RC_RATE, int(s.wifi_rc[user, C_TX_RATE])]
-
-
-@kernel(inline="always")
-def _sampling(s, user: int) -> bool:
-    return s.wifi_rc[user, C_SAMPLING] > 0.0
+def _sampling(rc) -> bool:
+    return rc[C_SAMPLING] > 0.0
 
 
 @kernel
-def _retry_count(s, p, user: int, rate: int) -> int:
+def _retry_count(rc, table, rate: int) -> int:
     """Attempts the multi-rate-retry chain gives a rate: 1 when it never worked, else 2 and more while the
     tries (A-MPDU airtime + Block Ack + doubling backoff) fit in 6 ms, at most 7 (CalculateRetransmits)."""
-    if s.wifi_rc[user, _blk(p, B_EWMA, rate)] < 1.0:
+    if rc[_blk(table, B_EWMA, rate)] < 1.0:
         return 1
     ack_us = wifi_phy.SIFS_US + wifi_phy.BLOCK_ACK_US
-    data_us = (p.wifi_rc_table[RC_FIRST_US, rate]
-               + p.wifi_rc_table[RC_MPDU_US, rate] * (s.wifi_rc[user, C_AVG_AMPDU] - 1.0))
+    data_us = (table[RC_FIRST_US, rate]
+               + table[RC_MPDU_US, rate] * (rc[C_AVG_AMPDU] - 1.0))
     cw = 15
     cw_us = (cw // 2) * wifi_phy.SLOT_US
     cw = min((cw + 1) * 2, wifi_phy.CW_MAX)
@@ -202,176 +199,175 @@ def _retry_count(s, p, user: int, rate: int) -> int:
 
 
 @kernel
-def _count_retries(s, p, user: int) -> int:
-    tp2 = _rate_of(s, user, C_MAX_TP2)
-    prob = _rate_of(s, user, C_MAX_PROB)
-    if _sampling(s, user):
-        return 1 + _retry_count(s, p, user, tp2) + _retry_count(s, p, user, prob)
-    return (_retry_count(s, p, user, _rate_of(s, user, C_MAX_TP)) + _retry_count(s, p, user, tp2)
-            + _retry_count(s, p, user, prob))
+def _count_retries(rc, table) -> int:
+    tp2 = _rate_of(rc, C_MAX_TP2)
+    prob = _rate_of(rc, C_MAX_PROB)
+    if _sampling(rc):
+        return 1 + _retry_count(rc, table, tp2) + _retry_count(rc, table, prob)
+    return (_retry_count(rc, table, _rate_of(rc, C_MAX_TP)) + _retry_count(rc, table, tp2)
+            + _retry_count(rc, table, prob))
 
 
 @kernel
-def _next_in_chain(s, p, user: int) -> None:
+def _next_in_chain(rc, table) -> None:
     """A whole A-MPDU failed: the next attempt's rate down the retry chain (UpdateRate)."""
-    s.wifi_rc[user, C_LONG_RETRY] += 1.0
-    retry = s.wifi_rc[user, C_LONG_RETRY]
-    tp = _rate_of(s, user, C_MAX_TP)
-    tp2 = _rate_of(s, user, C_MAX_TP2)
-    if _sampling(s, user):
-        first = 1 + _retry_count(s, p, user, tp2)
-        s.wifi_rc[user, C_TX_RATE] = tp2 if retry < first else s.wifi_rc[user, C_MAX_PROB]
+    rc[C_LONG_RETRY] += 1.0
+    retry = rc[C_LONG_RETRY]
+    tp = _rate_of(rc, C_MAX_TP)
+    tp2 = _rate_of(rc, C_MAX_TP2)
+    if _sampling(rc):
+        first = 1 + _retry_count(rc, table, tp2)
+        rc[C_TX_RATE] = tp2 if retry < first else rc[C_MAX_PROB]
         return
-    first = _retry_count(s, p, user, tp)
+    first = _retry_count(rc, table, tp)
     if retry < first:
-        s.wifi_rc[user, C_TX_RATE] = tp
-    elif retry < first + _retry_count(s, p, user, tp2):
-        s.wifi_rc[user, C_TX_RATE] = tp2
+        rc[C_TX_RATE] = tp
+    elif retry < first + _retry_count(rc, table, tp2):
+        rc[C_TX_RATE] = tp2
     else:
-        s.wifi_rc[user, C_TX_RATE] = s.wifi_rc[user, C_MAX_PROB]
+        rc[C_TX_RATE] = rc[C_MAX_PROB]
 
 
 @kernel(inline="always")
-def _throughput(p, rate: int, ewma: float) -> float:
+def _throughput(table, rate: int, ewma: float) -> float:
     """Expected goodput of a rate (per cent per µs): none below 10 % success, success capped at 90 %."""
     if ewma < 10.0:
         return 0.0
-    return min(ewma, 90.0) / p.wifi_rc_table[RC_FIRST_US, rate]
+    return min(ewma, 90.0) / table[RC_FIRST_US, rate]
 
 
 @kernel
-def _consider(s, p, user: int, rate: int) -> None:
+def _consider(rc, table, rate: int) -> None:
     """Rank a measured rate against the best two and the most reliable (SetBestStationThRates,
     SetBestProbabilityRate)."""
-    ewma = s.wifi_rc[user, _blk(p, B_EWMA, rate)]
-    th = s.wifi_rc[user, _blk(p, B_THROUGHPUT, rate)]
-    tp = _rate_of(s, user, C_MAX_TP)
-    tp2 = _rate_of(s, user, C_MAX_TP2)
-    tp_th = s.wifi_rc[user, _blk(p, B_THROUGHPUT, tp)]
-    tp2_th = s.wifi_rc[user, _blk(p, B_THROUGHPUT, tp2)]
-    if th > tp_th or (th == tp_th and ewma > s.wifi_rc[user, _blk(p, B_EWMA, tp)]):
-        s.wifi_rc[user, C_MAX_TP2] = tp
-        s.wifi_rc[user, C_MAX_TP] = rate
-    elif th > tp2_th or (th == tp2_th and ewma > s.wifi_rc[user, _blk(p, B_EWMA, tp2)]):
-        s.wifi_rc[user, C_MAX_TP2] = rate
-    prob = _rate_of(s, user, C_MAX_PROB)
+    ewma = rc[_blk(table, B_EWMA, rate)]
+    th = rc[_blk(table, B_THROUGHPUT, rate)]
+    tp = _rate_of(rc, C_MAX_TP)
+    tp2 = _rate_of(rc, C_MAX_TP2)
+    tp_th = rc[_blk(table, B_THROUGHPUT, tp)]
+    tp2_th = rc[_blk(table, B_THROUGHPUT, tp2)]
+    if th > tp_th or (th == tp_th and ewma > rc[_blk(table, B_EWMA, tp)]):
+        rc[C_MAX_TP2] = tp
+        rc[C_MAX_TP] = rate
+    elif th > tp2_th or (th == tp2_th and ewma > rc[_blk(table, B_EWMA, tp2)]):
+        rc[C_MAX_TP2] = rate
+    prob = _rate_of(rc, C_MAX_PROB)
     if ewma > 75.0:
-        if th > s.wifi_rc[user, _blk(p, B_THROUGHPUT, prob)]:
-            s.wifi_rc[user, C_MAX_PROB] = rate
-    elif ewma > s.wifi_rc[user, _blk(p, B_EWMA, prob)]:
-        s.wifi_rc[user, C_MAX_PROB] = rate
+        if th > rc[_blk(table, B_THROUGHPUT, prob)]:
+            rc[C_MAX_PROB] = rate
+    elif ewma > rc[_blk(table, B_EWMA, prob)]:
+        rc[C_MAX_PROB] = rate
 
 
 @kernel
-def _update_stats(s, p, user: int, t_ms: float) -> None:
+def _update_stats(rc, table, mcs: int, t_ms: float) -> None:
     """The 50 ms statistics update (UpdateStats)."""
-    s.wifi_rc[user, C_NEXT_UPDATE_MS] = t_ms + UPDATE_INTERVAL_MS
-    s.wifi_rc[user, C_SAMPLES_SLOW] = 0.0
-    count = s.wifi_rc[user, C_AMPDU_COUNT]
+    rc[C_NEXT_UPDATE_MS] = t_ms + UPDATE_INTERVAL_MS
+    rc[C_SAMPLES_SLOW] = 0.0
+    count = rc[C_AMPDU_COUNT]
     if count > 0.0:
-        new_len = float(int(s.wifi_rc[user, C_AMPDU_MPDUS]) // int(count))
-        avg = (new_len * (100 - EWMA_LEVEL) + s.wifi_rc[user, C_AVG_AMPDU] * EWMA_LEVEL) // 100  # integers
-        s.wifi_rc[user, C_AVG_AMPDU] = avg
-        s.wifi_rc[user, C_AMPDU_MPDUS] = 0.0
-        s.wifi_rc[user, C_AMPDU_COUNT] = 0.0
-    s.wifi_rc[user, C_MAX_TP] = 0.0
-    s.wifi_rc[user, C_MAX_TP2] = 0.0
-    s.wifi_rc[user, C_MAX_PROB] = 0.0
-    num_rates = p.wifi_rc_table.shape[1]
-    groups = num_rates // _num_mcs(p)
+        new_len = float(int(rc[C_AMPDU_MPDUS]) // int(count))
+        avg = (new_len * (100 - EWMA_LEVEL) + rc[C_AVG_AMPDU] * EWMA_LEVEL) // 100  # integers
+        rc[C_AVG_AMPDU] = avg
+        rc[C_AMPDU_MPDUS] = 0.0
+        rc[C_AMPDU_COUNT] = 0.0
+    rc[C_MAX_TP] = 0.0
+    rc[C_MAX_TP2] = 0.0
+    rc[C_MAX_PROB] = 0.0
+    num_rates = table.shape[1]
+    groups = num_rates // mcs
     for rate in range(num_rates):
-        if p.wifi_rc_table[RC_RATE, rate] <= 0.0:
+        if table[RC_RATE, rate] <= 0.0:
             continue
-        attempts = s.wifi_rc[user, _blk(p, B_ATTEMPTS, rate)]
+        attempts = rc[_blk(table, B_ATTEMPTS, rate)]
         if attempts > 0.0:
-            s.wifi_rc[user, _blk(p, B_SKIPPED, rate)] = 0.0
-            successes = s.wifi_rc[user, _blk(p, B_SUCCESSES, rate)]
+            rc[_blk(table, B_SKIPPED, rate)] = 0.0
+            successes = rc[_blk(table, B_SUCCESSES, rate)]
             ratio = float((100 * int(successes)) // int(attempts))  # integer per cent, as ns-3
-            if s.wifi_rc[user, _blk(p, B_SUCCESS_HIST, rate)] == 0.0:
+            if rc[_blk(table, B_SUCCESS_HIST, rate)] == 0.0:
                 ewma = ratio
             else:
-                ewma = (ratio * (100 - EWMA_LEVEL) + s.wifi_rc[user, _blk(p, B_EWMA, rate)] * EWMA_LEVEL) / 100.0
-            s.wifi_rc[user, _blk(p, B_EWMA, rate)] = ewma
-            s.wifi_rc[user, _blk(p, B_THROUGHPUT, rate)] = _throughput(p, rate, ewma)
-            s.wifi_rc[user, _blk(p, B_SUCCESS_HIST, rate)] += successes
+                ewma = (ratio * (100 - EWMA_LEVEL) + rc[_blk(table, B_EWMA, rate)] * EWMA_LEVEL) / 100.0
+            rc[_blk(table, B_EWMA, rate)] = ewma
+            rc[_blk(table, B_THROUGHPUT, rate)] = _throughput(table, rate, ewma)
+            rc[_blk(table, B_SUCCESS_HIST, rate)] += successes
         else:
-            s.wifi_rc[user, _blk(p, B_SKIPPED, rate)] += 1.0
-        s.wifi_rc[user, _blk(p, B_ATTEMPTS, rate)] = 0.0
-        s.wifi_rc[user, _blk(p, B_SUCCESSES, rate)] = 0.0
-        if s.wifi_rc[user, _blk(p, B_THROUGHPUT, rate)] != 0.0:
-            _consider(s, p, user, rate)
-    s.wifi_rc[user, C_SAMPLE_COUNT] = float(SAMPLES_PER_GROUP * groups)
+            rc[_blk(table, B_SKIPPED, rate)] += 1.0
+        rc[_blk(table, B_ATTEMPTS, rate)] = 0.0
+        rc[_blk(table, B_SUCCESSES, rate)] = 0.0
+        if rc[_blk(table, B_THROUGHPUT, rate)] != 0.0:
+            _consider(rc, table, rate)
+    rc[C_SAMPLE_COUNT] = float(SAMPLES_PER_GROUP * groups)
 
 
 @kernel
-def _next_sample(s, p, user: int) -> int:
+def _next_sample(rc, table, mcs: int) -> int:
     """The rate the sample table offers next; the cursor moves to the next group (GetNextSample)."""
-    mcs_count = _num_mcs(p)
-    groups = p.wifi_rc_table.shape[1] // mcs_count
-    group = _rate_of(s, user, C_SAMPLE_GROUP)
-    cur = _cursor(p, group)
-    index = int(s.wifi_rc[user, cur])
-    col = int(s.wifi_rc[user, cur + 1])
-    table = _cursor(p, groups)
-    rate = group * mcs_count + int(s.wifi_rc[user, table + index * SAMPLE_COLUMNS + col])
+    groups = table.shape[1] // mcs
+    group = _rate_of(rc, C_SAMPLE_GROUP)
+    cur = _cursor(table, group)
+    index = int(rc[cur])
+    col = int(rc[cur + 1])
+    samples = _cursor(table, groups)  # the sample table follows the cursors
+    rate = group * mcs + int(rc[samples + index * SAMPLE_COLUMNS + col])
     group = (group + 1) % groups
-    s.wifi_rc[user, C_SAMPLE_GROUP] = group
-    cur = _cursor(p, group)
-    s.wifi_rc[user, cur] += 1.0
-    if s.wifi_rc[user, cur] >= mcs_count:
-        s.wifi_rc[user, cur] = 0.0
-        s.wifi_rc[user, cur + 1] += 1.0
-        if s.wifi_rc[user, cur + 1] >= SAMPLE_COLUMNS:
-            s.wifi_rc[user, cur + 1] = 0.0
+    rc[C_SAMPLE_GROUP] = group
+    cur = _cursor(table, group)
+    rc[cur] += 1.0
+    if rc[cur] >= mcs:
+        rc[cur] = 0.0
+        rc[cur + 1] += 1.0
+        if rc[cur + 1] >= SAMPLE_COLUMNS:
+            rc[cur + 1] = 0.0
     return rate
 
 
 @kernel
-def _find_rate(s, p, user: int) -> None:
+def _find_rate(rc, table, mcs: int) -> None:
     """Choose the next transmission's rate: a sample when one is due and worth it, else the best (FindRate)."""
-    s.wifi_rc[user, C_TX_RATE] = s.wifi_rc[user, C_MAX_TP]
-    if s.wifi_rc[user, C_SAMPLE_WAIT] == 0.0 and s.wifi_rc[user, C_SAMPLE_TRIES] != 0.0:
-        rate = _next_sample(s, p, user)
-        ewma = s.wifi_rc[user, _blk(p, B_EWMA, rate)]
-        tp = _rate_of(s, user, C_MAX_TP)
-        tp2 = _rate_of(s, user, C_MAX_TP2)
-        prob = _rate_of(s, user, C_MAX_PROB)
-        if p.wifi_rc_table[RC_RATE, rate] > 0.0 and rate != tp and rate != tp2 and rate != prob and ewma <= 95.0:
-            take = p.wifi_rc_table[RC_FIRST_US, rate] < p.wifi_rc_table[RC_FIRST_US, tp2]
+    rc[C_TX_RATE] = rc[C_MAX_TP]
+    if rc[C_SAMPLE_WAIT] == 0.0 and rc[C_SAMPLE_TRIES] != 0.0:
+        rate = _next_sample(rc, table, mcs)
+        ewma = rc[_blk(table, B_EWMA, rate)]
+        tp = _rate_of(rc, C_MAX_TP)
+        tp2 = _rate_of(rc, C_MAX_TP2)
+        prob = _rate_of(rc, C_MAX_PROB)
+        if table[RC_RATE, rate] > 0.0 and rate != tp and rate != tp2 and rate != prob and ewma <= 95.0:
+            take = table[RC_FIRST_US, rate] < table[RC_FIRST_US, tp2]
             if not take:  # slower than the second best: sample it now and then
-                s.wifi_rc[user, C_SAMPLES_SLOW] += 1.0
-                take = s.wifi_rc[user, _blk(p, B_SKIPPED, rate)] >= 20.0 and s.wifi_rc[user, C_SAMPLES_SLOW] <= 2.0
+                rc[C_SAMPLES_SLOW] += 1.0
+                take = rc[_blk(table, B_SKIPPED, rate)] >= 20.0 and rc[C_SAMPLES_SLOW] <= 2.0
             if take:
-                s.wifi_rc[user, C_SAMPLING] = 1.0
-                s.wifi_rc[user, C_SAMPLE_TRIES] -= 1.0
-                s.wifi_rc[user, C_TX_RATE] = rate
+                rc[C_SAMPLING] = 1.0
+                rc[C_SAMPLE_TRIES] -= 1.0
+                rc[C_TX_RATE] = rate
                 return
-    if s.wifi_rc[user, C_SAMPLE_WAIT] > 0.0:
-        s.wifi_rc[user, C_SAMPLE_WAIT] -= 1.0
+    if rc[C_SAMPLE_WAIT] > 0.0:
+        rc[C_SAMPLE_WAIT] -= 1.0
 
 
 @kernel
-def start_txop(s, p, user: int, t_ms: float) -> None:
+def start_txop(rc, table, mcs: int, t_ms: float) -> None:
     """Before a station's transmission. Its first data follows two acknowledged management frames that ns-3's
     Minstrel-HT counts as data sent at its current rate (measured in ns-3.44's logs): the association response
     (initialising the station, long before) and the Block Ack agreement's ADDBA request (now). So the first
     sample rate is credited with a success it never had, and the data starts on the second sample."""
-    if s.wifi_rc[user, C_NEXT_UPDATE_MS] < 0.0:
+    if rc[C_NEXT_UPDATE_MS] < 0.0:
         associated = t_ms - UPDATE_INTERVAL_MS
-        s.wifi_rc[user, C_NEXT_UPDATE_MS] = associated + UPDATE_INTERVAL_MS
-        report(s, p, user, associated, 1, 0, False)
-        report(s, p, user, t_ms, 1, 0, False)
+        rc[C_NEXT_UPDATE_MS] = associated + UPDATE_INTERVAL_MS
+        report(rc, table, mcs, associated, 1, 0, False)
+        report(rc, table, mcs, t_ms, 1, 0, False)
 
 
 @kernel
-def received_mpdus(s, p, user: int, mpdus: int, mpdu_bytes: float, collided: bool) -> int:
+def received_mpdus(rc, table, rng, mpdus: int, mpdu_bytes: float, collided: bool) -> int:
     """How many of the transmission's ``mpdus`` MPDUs arrive (independent draws at the rate's error rate; none
     when it collided)."""
     if collided:
         return 0
-    rate = _rate_of(s, user, C_TX_RATE)
-    q = wifi_phy.mpdu_success_probability(s.wifi_rc[user, C_SNR_DB] + p.wifi_rc_table[RC_SNR_GAIN, rate],
-                                          p.wifi_rc_table[RC_S50, rate], p.wifi_rc_table[RC_WIDTH, rate],
+    rate = _rate_of(rc, C_TX_RATE)
+    q = wifi_phy.mpdu_success_probability(rc[C_SNR_DB] + table[RC_SNR_GAIN, rate],
+                                          table[RC_S50, rate], table[RC_WIDTH, rate],
                                           mpdu_bytes)
     if q >= 1.0 - 1e-12:
         return mpdus
@@ -379,48 +375,48 @@ def received_mpdus(s, p, user: int, mpdus: int, mpdu_bytes: float, collided: boo
         return 0
     ok = 0
     for _ in range(mpdus):
-        if uniform(s.rng, STREAM_RATE_CONTROL) < q:
+        if uniform(rng, STREAM_RATE_CONTROL) < q:
             ok += 1
     return ok
 
 
 @kernel
-def txop_outcome(s, p, user: int, t_ms: float, mpdus: int, ok: int) -> None:
+def txop_outcome(rc, table, mcs: int, t_ms: float, mpdus: int, ok: int) -> None:
     """Tell rate control how the A-MPDU went. A lost one (no Block Ack) reaches ns-3's Minstrel-HT three times:
     as a failed data frame, then as an A-MPDU status of no success, then again when the Block Ack Request is
     answered; each step moves down the retry chain (and the last counts against the next rate)."""
     if ok > 0:
-        report(s, p, user, t_ms, ok, mpdus - ok, True)
+        report(rc, table, mcs, t_ms, ok, mpdus - ok, True)
         return
-    if s.wifi_rc[user, C_LONG_RETRY] < _count_retries(s, p, user):  # DoReportDataFailed
-        s.wifi_rc[user, _blk(p, B_ATTEMPTS, _rate_of(s, user, C_TX_RATE))] += 1.0
-        _next_in_chain(s, p, user)
-    report(s, p, user, t_ms, 0, mpdus, True)
-    report(s, p, user, t_ms, 0, mpdus, True)
+    if rc[C_LONG_RETRY] < _count_retries(rc, table):  # DoReportDataFailed
+        rc[_blk(table, B_ATTEMPTS, _rate_of(rc, C_TX_RATE))] += 1.0
+        _next_in_chain(rc, table)
+    report(rc, table, mcs, t_ms, 0, mpdus, True)
+    report(rc, table, mcs, t_ms, 0, mpdus, True)
 
 
 @kernel
-def report(s, p, user: int, t_ms: float, ok: int, failed: int, aggregate: bool) -> None:
+def report(rc, table, mcs: int, t_ms: float, ok: int, failed: int, aggregate: bool) -> None:
     """A transmission's outcome reaches rate control (DoReportAmpduTxStatus; ``aggregate`` False:
     DoReportDataOk for a single frame): count it, walk the retry chain if nothing arrived, else maybe update the
     statistics and choose the next rate."""
-    rate = _rate_of(s, user, C_TX_RATE)
+    rate = _rate_of(rc, C_TX_RATE)
     if aggregate:
-        s.wifi_rc[user, C_AMPDU_COUNT] += 1.0
-        s.wifi_rc[user, C_AMPDU_MPDUS] += ok + failed
-    s.wifi_rc[user, C_TOTAL_MPDUS] += ok + failed
-    if (s.wifi_rc[user, C_SAMPLE_WAIT] == 0.0 and s.wifi_rc[user, C_SAMPLE_TRIES] == 0.0
-            and s.wifi_rc[user, C_SAMPLE_COUNT] > 0.0):
-        s.wifi_rc[user, C_SAMPLE_WAIT] = 16.0 + 2.0 * s.wifi_rc[user, C_AVG_AMPDU]
-        s.wifi_rc[user, C_SAMPLE_TRIES] = 1.0
-        s.wifi_rc[user, C_SAMPLE_COUNT] -= 1.0
-    s.wifi_rc[user, _blk(p, B_SUCCESSES, rate)] += ok
-    s.wifi_rc[user, _blk(p, B_ATTEMPTS, rate)] += ok + failed
-    if ok == 0 and s.wifi_rc[user, C_LONG_RETRY] < _count_retries(s, p, user):
-        _next_in_chain(s, p, user)
+        rc[C_AMPDU_COUNT] += 1.0
+        rc[C_AMPDU_MPDUS] += ok + failed
+    rc[C_TOTAL_MPDUS] += ok + failed
+    if (rc[C_SAMPLE_WAIT] == 0.0 and rc[C_SAMPLE_TRIES] == 0.0
+            and rc[C_SAMPLE_COUNT] > 0.0):
+        rc[C_SAMPLE_WAIT] = 16.0 + 2.0 * rc[C_AVG_AMPDU]
+        rc[C_SAMPLE_TRIES] = 1.0
+        rc[C_SAMPLE_COUNT] -= 1.0
+    rc[_blk(table, B_SUCCESSES, rate)] += ok
+    rc[_blk(table, B_ATTEMPTS, rate)] += ok + failed
+    if ok == 0 and rc[C_LONG_RETRY] < _count_retries(rc, table):
+        _next_in_chain(rc, table)
         return
-    s.wifi_rc[user, C_SAMPLING] = 0.0
-    s.wifi_rc[user, C_LONG_RETRY] = 0.0
-    if t_ms >= s.wifi_rc[user, C_NEXT_UPDATE_MS]:
-        _update_stats(s, p, user, t_ms)
-    _find_rate(s, p, user)
+    rc[C_SAMPLING] = 0.0
+    rc[C_LONG_RETRY] = 0.0
+    if t_ms >= rc[C_NEXT_UPDATE_MS]:
+        _update_stats(rc, table, mcs, t_ms)
+    _find_rate(rc, table, mcs)

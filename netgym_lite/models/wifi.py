@@ -106,8 +106,8 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
     if chosen < 0:
         return
     if p.wifi_minstrel:  # the station's learned rate
-        minstrel.start_txop(s, p, chosen, t_ms)
-        rate = minstrel.tx_rate_mbps(s, p, chosen)
+        minstrel.start_txop(s.wifi_rc[chosen], p.wifi_rc_table, p.wifi_rates_mbps.shape[0], t_ms)
+        rate = minstrel.tx_rate_mbps(s.wifi_rc[chosen], p.wifi_rc_table)
     else:
         rate = s.wifi_rate_mbps[chosen]
     limit = min(p.wifi_max_ampdu_bytes, rate * MAX_PPDU_US / 8.0)
@@ -163,6 +163,23 @@ def _backlogged_aps(s, p, channel: int) -> int:
     return count
 
 
+@kernel
+def _minstrel_outcome(s, p, t_ms: float, channel: int, user: int) -> int:
+    """Minstrel-HT: how many of the TXOP's MPDUs arrived (drawn at its rate's error rate), told to rate control;
+    with downlink data their bytes count as served. Not inlined into the event loop: the ideal path stays as it
+    was (every line inlined there shifts the whole loop's optimisation)."""
+    npkts = s.wifi_txop_npkts[channel]
+    collided = s.wifi_txop_collided[channel]
+    mpdu_bytes = s.wifi_txop_bytes[channel] / npkts + MPDU_OVERHEAD_BYTES - AMPDU_DELIMITER_BYTES
+    rc = s.wifi_rc[user]  # the station's Minstrel-HT row (the kernels take it, not the whole State)
+    delivered = minstrel.received_mpdus(rc, p.wifi_rc_table, s.rng, npkts, mpdu_bytes, collided)
+    minstrel.txop_outcome(rc, p.wifi_rc_table, p.wifi_rates_mbps.shape[0], t_ms, npkts, delivered)
+    if not collided and not uplink_data(p):
+        for i in range(delivered):
+            s.wifi_served_bytes[user] += s.pkt_size[queue_peek(s, user, LINK_WIFI, i)]
+    return delivered
+
+
 @kernel(inline="always")
 def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     """The TXOP ends: its A-MPDU reaches the station (unless it collided); the channel serves the next."""
@@ -170,19 +187,12 @@ def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     user = s.wifi_txop_user[channel]
     if uplink_data(p):
         s.wifi_served_bytes[user] += 1.0  # stations take turns by channel access, collided or not (DCF)
-    npkts = s.wifi_txop_npkts[channel]
-    delivered = npkts
+    delivered = s.wifi_txop_npkts[channel]
     if p.wifi_minstrel:  # MPDUs may fail: the lost ones stay queued for a retransmission
-        mpdu_bytes = s.wifi_txop_bytes[channel] / npkts + MPDU_OVERHEAD_BYTES - AMPDU_DELIMITER_BYTES
-        delivered = minstrel.received_mpdus(s, p, user, npkts, mpdu_bytes, s.wifi_txop_collided[channel])
-        minstrel.txop_outcome(s, p, user, t_ms, npkts, delivered)
+        delivered = _minstrel_outcome(s, p, t_ms, channel, user)
     if not s.wifi_txop_collided[channel]:
-        if not uplink_data(p):
-            if delivered == npkts:
-                s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
-            else:
-                for i in range(delivered):
-                    s.wifi_served_bytes[user] += s.pkt_size[queue_peek(s, user, LINK_WIFI, i)]
+        if not uplink_data(p) and not p.wifi_minstrel:
+            s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
         for _ in range(delivered):
             gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
         tcp_flush_ack(s, p, t_ms, user)
