@@ -44,7 +44,8 @@ from .core.state import (
     TRANSPORT_UDP,
     Params,
     State,
-    UplinkParams,
+    minstrel_rate_control,
+    params_class,
 )
 from .errors import NetgymError
 from .models import lte_phy, minstrel, nr_phy, tcp_bbr, wifi_phy
@@ -103,7 +104,7 @@ def _params(cfg: ScenarioConfig) -> Params:
     enb = cfg.lte_enb_locations[0]
     area = cfg.user_location_range
     walk = cfg.user_random_walk
-    return (Params if cfg.downlink else UplinkParams)(
+    return params_class(cfg.downlink, w.rate_control == "minstrel_ht")(
         num_users=cfg.num_users,
         num_aps=n_aps,
         num_channels=1 if w.ap_share_same_band else n_aps,
@@ -119,7 +120,6 @@ def _params(cfg: ScenarioConfig) -> Params:
         enb_pos=np.array([enb.x, enb.y, enb.z], np.float64),
         wifi_rates_mbps=wifi_phy.phy_rate_table_mbps(w.standard, w.channel_width_mhz, w.spatial_streams),
         wifi_min_snr_db=wifi_phy.min_snr_table_db(w.standard),
-        wifi_minstrel=w.rate_control == "minstrel_ht",
         wifi_rc_table=(minstrel.rate_table(w.standard, w.channel_width_mhz, w.spatial_streams)
                        if w.rate_control == "minstrel_ht" else np.zeros((minstrel.RC_ROWS, 1))),
         wifi_tx_power_dbm=float(w.tx_power_dbm),
@@ -309,7 +309,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         wifi_busy=z(p.num_channels, np.bool_), wifi_txop_user=z(p.num_channels, np.int64),
         wifi_txop_npkts=z(p.num_channels, np.int64), wifi_txop_bytes=z(p.num_channels, np.int64),
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
-        wifi_rc=(minstrel.initial_state(n, p.wifi_rc_table, p.wifi_rates_mbps.shape[0], seed) if p.wifi_minstrel
+        wifi_rc=(minstrel.initial_state(n, p.wifi_rc_table, p.wifi_rates_mbps.shape[0], seed) if minstrel_rate_control(p)
                  else z((1, 1))),
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
         lte_tti_metric=z(n),

@@ -1,7 +1,9 @@
-"""Session set-up: compile the uplink specialization of the kernels in a second process while the tests run.
+"""Session set-up: compile the uplink and Minstrel-HT specializations of the kernels in a second process while the
+tests run.
 
 numba compiles the kernels once for downlink scenarios and once more for uplink ones (``core.state.UplinkParams``
-is another numba type), each ~10 minutes of one core on a cold cache. Started here, the uplink compile overlaps
+is another numba type), and again for each with Minstrel-HT rate control (``MinstrelParams``), each ~10 minutes
+of one core on a cold cache. Started here, the uplink compile overlaps
 the downlink one on a second core instead of adding to it; both write numba's on-disk cache, so the uplink tests
 load what the background process built (or compile it themselves if it is not done yet: same result).
 """
@@ -24,6 +26,9 @@ Simulation(load_config(downlink_traffic=False, num_users=2)).advance()
 venv = gym.make_vec("netgym-lite/TrafficMgmt-v0", num_envs=2, downlink_traffic=False, num_users=2)
 venv.reset(seed=0)
 venv.step(venv.action_space.sample())
+# Minstrel-HT rate control is two more specializations (core.state.MinstrelParams), downlink and uplink
+for downlink in (True, False):
+    Simulation(load_config(downlink_traffic=downlink, num_users=2, wifi={"rate_control": "minstrel_ht"})).advance()
 """
 
 

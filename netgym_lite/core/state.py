@@ -103,7 +103,6 @@ class Params(NamedTuple):
     user_loss_target: np.ndarray  # float64[U]
     # Wi-Fi rate control, last: members added at the end leave every other member's place in the tuple (and the
     # compiled event loop) as it was; inserted among the others they cost the default simulation ~40 %
-    wifi_minstrel: bool  # rate control "minstrel_ht" (models/minstrel.py), else ideal
     wifi_rc_table: np.ndarray  # float64[minstrel.RC_ROWS, rates]: Minstrel-HT's rates (1 column when ideal)
 
 
@@ -122,14 +121,49 @@ class UplinkParams(Params):
     __slots__ = ()
 
 
+class MinstrelParams(Params):
+    """The Params of a scenario with Wi-Fi rate control "minstrel_ht" (models/minstrel.py): another numba type, so
+    the kernels compile a specialization in which :func:`minstrel_rate_control` is the constant True, and the ideal
+    rate control's carries no Minstrel code (a runtime flag cost the default simulation ~25 %)."""
+
+    __slots__ = ()
+
+
+class UplinkMinstrelParams(UplinkParams):
+    """Uplink data with Minstrel-HT rate control (both of the above)."""
+
+    __slots__ = ()
+
+
+_UPLINK = (UplinkParams, UplinkMinstrelParams)
+_MINSTREL = (MinstrelParams, UplinkMinstrelParams)
+
+
+def params_class(downlink: bool, minstrel: bool) -> type[Params]:
+    """The Params class of a scenario's data direction and Wi-Fi rate control."""
+    return ((Params, MinstrelParams), (UplinkParams, UplinkMinstrelParams))[not downlink][minstrel]
+
+
 def uplink_data(p: Params) -> bool:
-    """Whether the data flows up (``p`` is :class:`UplinkParams`); a compile-time constant inside the kernels."""
-    return isinstance(p, UplinkParams)
+    """Whether the data flows up (``p`` is an uplink Params class); a compile-time constant inside the kernels."""
+    return isinstance(p, _UPLINK)
 
 
 @overload(uplink_data)
 def _uplink_data_typed(p):
-    if getattr(p, "instance_class", None) is UplinkParams:
+    if getattr(p, "instance_class", None) in _UPLINK:
+        return lambda p: True
+    return lambda p: False
+
+
+def minstrel_rate_control(p: Params) -> bool:
+    """Whether Wi-Fi rate control is Minstrel-HT; a compile-time constant inside the kernels."""
+    return isinstance(p, _MINSTREL)
+
+
+@overload(minstrel_rate_control)
+def _minstrel_rate_control_typed(p):
+    if getattr(p, "instance_class", None) in _MINSTREL:
         return lambda p: True
     return lambda p: False
 

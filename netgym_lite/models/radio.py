@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ..core.jit import kernel
-from ..core.state import uplink_data
+from ..core.state import minstrel_rate_control, uplink_data
 from .channel import distance_3d_m, log_distance_path_loss_db
 from .lte_phy import bits_per_rb
 from .minstrel import C_SNR_DB
@@ -105,7 +105,7 @@ def update_radio(s, p, initial: bool) -> None:
         else:
             snr = _wifi_rx_dbm(s, p, user, s.wifi_ap[user]) - p.wifi_noise_dbm
             s.wifi_rate_mbps[user] = best_rate_mbps(snr, p.wifi_rates_mbps, p.wifi_min_snr_db)
-            if p.wifi_minstrel:
+            if minstrel_rate_control(p):
                 s.wifi_rc[user, C_SNR_DB] = snr
         s.lte_bits_per_rb[user] = _lte_bits_per_rb(s, p, user, p.lte_tx_per_rb_dbm, p.lte_noise_per_rb_dbm,
                                                    uplink_data(p))

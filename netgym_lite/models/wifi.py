@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..core.events import EV_WIFI_TXOP_END, schedule
 from ..core.jit import kernel
 from ..core.rng import STREAM_CONTENTION, uniform
-from ..core.state import MAX_AMPDU_MPDUS, uplink_data
+from ..core.state import MAX_AMPDU_MPDUS, minstrel_rate_control, uplink_data
 from . import minstrel
 from .gma_reorder import gma_receive
 from .packets import free_packet, queue_peek, queue_pop, queue_push
@@ -105,7 +105,7 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
             chosen = user  # high-priority flows first (dynamic flow prioritisation), then byte-fair
     if chosen < 0:
         return
-    if p.wifi_minstrel:  # the station's learned rate
+    if minstrel_rate_control(p):  # the station's learned rate
         minstrel.start_txop(s.wifi_rc[chosen], p.wifi_rc_table, p.wifi_rates_mbps.shape[0], t_ms)
         rate = minstrel.tx_rate_mbps(s.wifi_rc[chosen], p.wifi_rc_table)
     else:
@@ -188,10 +188,10 @@ def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     if uplink_data(p):
         s.wifi_served_bytes[user] += 1.0  # stations take turns by channel access, collided or not (DCF)
     delivered = s.wifi_txop_npkts[channel]
-    if p.wifi_minstrel:  # MPDUs may fail: the lost ones stay queued for a retransmission
+    if minstrel_rate_control(p):  # MPDUs may fail: the lost ones stay queued for a retransmission
         delivered = _minstrel_outcome(s, p, t_ms, channel, user)
     if not s.wifi_txop_collided[channel]:
-        if not uplink_data(p) and not p.wifi_minstrel:
+        if not uplink_data(p) and not minstrel_rate_control(p):
             s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
         for _ in range(delivered):
             gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
