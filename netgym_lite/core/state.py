@@ -144,28 +144,26 @@ def params_class(downlink: bool, minstrel: bool) -> type[Params]:
     return ((Params, MinstrelParams), (UplinkParams, UplinkMinstrelParams))[not downlink][minstrel]
 
 
-def uplink_data(p: Params) -> bool:
-    """Whether the data flows up (``p`` is an uplink Params class); a compile-time constant inside the kernels."""
-    return isinstance(p, _UPLINK)
+def _class_flag(classes: tuple[type, ...], doc: str):
+    """A predicate on the Params' class: ``isinstance`` in Python, a compile-time constant inside the kernels (its
+    numba overload returns True or False by the argument's type)."""
+
+    def flag(p: Params) -> bool:
+        return isinstance(p, classes)
+
+    flag.__doc__ = doc
+
+    @overload(flag)
+    def _typed(p):
+        if getattr(p, "instance_class", None) in classes:
+            return lambda p: True
+        return lambda p: False
+
+    return flag
 
 
-@overload(uplink_data)
-def _uplink_data_typed(p):
-    if getattr(p, "instance_class", None) in _UPLINK:
-        return lambda p: True
-    return lambda p: False
-
-
-def minstrel_rate_control(p: Params) -> bool:
-    """Whether Wi-Fi rate control is Minstrel-HT; a compile-time constant inside the kernels."""
-    return isinstance(p, _MINSTREL)
-
-
-@overload(minstrel_rate_control)
-def _minstrel_rate_control_typed(p):
-    if getattr(p, "instance_class", None) in _MINSTREL:
-        return lambda p: True
-    return lambda p: False
+uplink_data = _class_flag(_UPLINK, "Whether the data flows up (``p`` is an uplink Params class).")
+minstrel_rate_control = _class_flag(_MINSTREL, "Whether Wi-Fi rate control is Minstrel-HT.")
 
 
 class State(NamedTuple):

@@ -74,11 +74,10 @@ C_AVG_AMPDU = 9
 C_AMPDU_MPDUS = 10
 C_AMPDU_COUNT = 11
 C_NEXT_UPDATE_MS = 12  # -1: the station has not sent yet
-C_TOTAL_MPDUS = 13
-C_LONG_RETRY = 14
-C_SAMPLE_GROUP = 15
-C_SNR_DB = 16  # the station's SNR at the configured width (set by the radio model each interval)
-NUM_SCALARS = 17
+C_LONG_RETRY = 13
+C_SAMPLE_GROUP = 14
+C_SNR_DB = 15  # the station's SNR at the configured width (set by the radio model each interval)
+NUM_SCALARS = 16
 B_EWMA = 0  # EWMA success (per cent)
 B_ATTEMPTS = 1  # MPDUs sent this interval
 B_SUCCESSES = 2
@@ -404,7 +403,6 @@ def report(rc, table, mcs: int, t_ms: float, ok: int, failed: int, aggregate: bo
     if aggregate:
         rc[C_AMPDU_COUNT] += 1.0
         rc[C_AMPDU_MPDUS] += ok + failed
-    rc[C_TOTAL_MPDUS] += ok + failed
     if (rc[C_SAMPLE_WAIT] == 0.0 and rc[C_SAMPLE_TRIES] == 0.0
             and rc[C_SAMPLE_COUNT] > 0.0):
         rc[C_SAMPLE_WAIT] = 16.0 + 2.0 * rc[C_AVG_AMPDU]
