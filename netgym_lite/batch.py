@@ -31,11 +31,11 @@ class SimulationBatch:
         for sim in sims:
             self._check(sim)
         n, users = len(sims), sims[0].num_users
-        self._states = new_list(sims[0].state)
-        self._params = new_list(sims[0].params)
+        self._states = new_list(sims[0].state_ref)
+        self._params = new_list(sims[0].params_ref)
         for sim in sims[1:]:
-            list_append(self._states, sim.state)
-            list_append(self._params, sim.params)
+            list_append(self._states, sim.state_ref)
+            list_append(self._params, sim.params_ref)
         self._open = np.zeros(n, dtype=np.bool_)  # scratch: each simulation's interval_open for the call
         self.tables = np.zeros((n, len(sims[0].metric_keys), users))
         self._units = np.full((n, sims[0].action_units.size), -1, dtype=np.int64)
@@ -56,8 +56,8 @@ class SimulationBatch:
         """Put a new simulation (a new session) in slot ``i``."""
         self._check(sim)
         self.sims[i] = sim
-        list_set(self._states, i, sim.state)
-        list_set(self._params, i, sim.params)
+        list_set(self._states, i, sim.state_ref)
+        list_set(self._params, i, sim.params_ref)
 
     def advance(self, active: np.ndarray | None = None) -> None:
         """Run the next interval of every simulation (or of those with ``active[i]``), each with its pending

@@ -32,6 +32,7 @@ from .core.events import (
     make_event_queue,
     schedule,
 )
+from .core.ref import to_ref
 from .core.rng import STREAM_SHADOWING, make_streams
 from .core.state import (
     REORDER_SLOTS,
@@ -254,8 +255,9 @@ def _nr_state(cfg: ScenarioConfig, p: Params, n: int, seed: int) -> dict[str, np
     }
 
 
-def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
-    """Create the arrays of one simulation at t = 0 (users placed, radio evaluated, traffic not started)."""
+def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object]:
+    """Create the arrays of one simulation at t = 0 (users placed, radio evaluated, traffic not started): the
+    State and Params tuples and the kernels' references to them (core/ref.py)."""
     p = _params(cfg)
     n = cfg.num_users
     rng = make_streams(seed)
@@ -343,12 +345,13 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params]:
         **_bbr_state(n),
         **{f"st_{k}": v for k, v in new_stats(n, nl)._asdict().items()},
     )
-    start_walks(state, p)
-    update_radio(state, p, True)
+    state_ref, params_ref = to_ref(state), to_ref(p)
+    start_walks(state_ref, params_ref)
+    update_radio(state_ref, params_ref, True)
     # ACK links for the first interval by the rule every interval end applies (on still-zero counters it changes
     # nothing else): without it a user out of Wi-Fi coverage would send its first interval's ACKs over Wi-Fi
-    close_interval(state, p)
-    return state, p
+    close_interval(state_ref, params_ref)
+    return state, p, state_ref, params_ref
 
 
 def burst_units(shares: np.ndarray, burst: int) -> np.ndarray:
@@ -404,9 +407,9 @@ class Simulation:
     def __init__(self, cfg: ScenarioConfig, seed: int | None = None) -> None:
         self.cfg = cfg
         self.seed = int(cfg.random_seed if seed is None else seed)
-        self.state, self.params = build(cfg, self.seed)
-        # the same tuples held by numba: each step's call then unboxes two lists, not ~175 arrays (core/batch.py)
-        self._held = (new_list(self.state), new_list(self.params))
+        self.state, self.params, self.state_ref, self.params_ref = build(cfg, self.seed)
+        # the references held by numba typed lists: each step's call then unboxes two lists (core/batch.py)
+        self._held = (new_list(self.state_ref), new_list(self.params_ref))
         self.num_users = cfg.num_users
         self.ts_ms = 0
         self.has_nr = cfg.has_nr
@@ -426,7 +429,7 @@ class Simulation:
         return int(self.state.ev_counters[C_PROCESSED])
 
     def _start_traffic(self) -> None:
-        s, p = self.state, self.params
+        s, p = self.state_ref, self.params
         start = p.traffic_start_ms
         schedule(s, float(math.ceil(start)), EV_LTE_TTI, 0, 0)
         if p.num_gnbs:
@@ -436,7 +439,7 @@ class Simulation:
         for user in range(p.num_users):
             if p.user_transport[user] != TRANSPORT_UDP:
                 schedule(s, start, EV_TCP_ACK, user, -1)
-        start_udp(s, p, start)
+        start_udp(s, self.params_ref, start)
 
     def set_wifi_split(self, shares: np.ndarray | None) -> None:
         """Wi-Fi share per user for the next interval; NaN (or ``None`` for all) = system default.
@@ -581,7 +584,7 @@ class Simulation:
         with uplink data, put the downlink's capacity into the interval's measurement ``table``."""
         s = self.state
         if table is not None and not self.cfg.downlink:
-            fill_downlink_capacity(s, self.params, table, *self._dl_gains)
+            fill_downlink_capacity(self.state_ref, self.params_ref, table, *self._dl_gains)
         self._action_units = self._no_action.copy()
         self._allocation = self.default_allocation  # like the split: an interval without an action = default
         if s.ev_counters[C_OVERFLOW] or s.pkt_counters[1]:

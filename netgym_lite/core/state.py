@@ -155,7 +155,8 @@ def _class_flag(classes: tuple[type, ...], doc: str):
 
     @overload(flag)
     def _typed(p):
-        if getattr(p, "instance_class", None) in classes:
+        # a Params tuple's numba type names its class; a reference to one (core/ref.py) the tuple's class
+        if getattr(p, "instance_class", None) in classes or getattr(p, "tuple_class", None) in classes:
             return lambda p: True
         return lambda p: False
 
