@@ -68,6 +68,14 @@ def test_ray_address_comes_from_the_flag_then_ray_address_else_a_local_instance(
 def local_ray():
     ray = pytest.importorskip("ray")
     pytest.importorskip("ray.rllib")
+    # Compile (or load) the native vector env's kernels here first: the env runners then load them from numba's
+    # cache instead of each compiling them while RLlib waits for samples (its sample timeout is 60 s).
+    import gymnasium as gym
+
+    venv = gym.make_vec("netgym-lite/TrafficMgmt-v0", num_envs=2, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    venv.step(venv.action_space.sample())
+    venv.close()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=128 * 1024**2)
     yield ray
     ray.shutdown()

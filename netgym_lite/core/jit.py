@@ -1,10 +1,9 @@
 """The one decorator every simulation kernel uses, and a numba cache that knows kernels span files.
 
-``@kernel`` = ``numba.njit(cache=True)`` without NRT reference counting. Kernels receive the whole flat
-``State`` tuple (~140 arrays); with reference counting numba increments and decrements every array of it
-on each non-inlined call (~1 µs per call, measured), which would dominate the event loop. Kernels never
-allocate arrays, they only borrow the caller's, so counting references buys nothing here; numba refuses
-to compile a kernel that tries to allocate, which keeps the hot path allocation-free by construction.
+``@kernel`` = ``numba.njit(cache=True)`` without NRT reference counting. Kernels receive the simulation by
+reference (``core/ref.py``) and never allocate arrays, they only borrow the caller's, so counting references
+buys nothing here; numba refuses to compile a kernel that tries to allocate, which keeps the hot path
+allocation-free by construction.
 
 Cache freshness: numba stamps a cached function with the hash of *its own* source file, but the event loop
 inlines handlers from other modules, so editing ``models/wifi.py`` would leave a stale ``run_until`` in the

@@ -24,10 +24,8 @@ TRANSPORT_BBR = 2  # BBR-like rate-based (models/tcp_bbr.py)
 SCHED_PF = 0
 SCHED_RR = 1
 # Columns of ``State.st_viol`` (int64[U, STAT_VIOL_COLUMNS]): the downlink's delay violations (0 bound, 1 test 1,
-# 2 test 2), then the uplink's TCP ACKs per link (models/tcp_receiver.py). The ACK counters live in this array
-# rather than in a State field of their own: every extra field slows every non-inlined kernel call (numba passes
-# the State as one flat tuple of its arrays' members); one extra array field cost ~25 % of the bare default
-# simulation (bench_step.py), the per-ACK counting itself nothing measurable.
+# 2 test 2), then the uplink's TCP ACKs per link (models/tcp_receiver.py). (They were put here when every State
+# field slowed every non-inlined kernel call, before the kernels took the State by reference: core/ref.py.)
 UL_ACKS_IN = 3  # st_viol[u, UL_ACKS_IN + link]: ACKs that arrived over the link this interval
 UL_ACKS_OUT = 6  # st_viol[u, UL_ACKS_OUT + link]: ACKs sent on it this interval
 STAT_VIOL_COLUMNS = 9
@@ -101,8 +99,7 @@ class Params(NamedTuple):
     user_delay_test_ms: np.ndarray  # float64[U, 2]: delay test 1 and 2 thresholds
     user_viol_target: np.ndarray  # float64[U]: share of packets over the delay bound a QoS flow may have
     user_loss_target: np.ndarray  # float64[U]
-    # Wi-Fi rate control, last: members added at the end leave every other member's place in the tuple (and the
-    # compiled event loop) as it was; inserted among the others they cost the default simulation ~40 %
+    # Wi-Fi rate control
     wifi_rc_table: np.ndarray  # float64[minstrel.RC_ROWS, rates]: Minstrel-HT's rates (1 column when ideal)
 
 
@@ -170,9 +167,9 @@ minstrel_rate_control = _class_flag(_MINSTREL, "Whether Wi-Fi rate control is Mi
 class State(NamedTuple):
     """Everything one simulation mutates: one flat named tuple of arrays.
 
-    Flat on purpose: numba passes a nested tuple of mixed array types to every kernel call at a cost of
-    ~1 µs, a flat one for free. Fields are grouped by model with a prefix (``q_``, ``wifi_``, ``lte_``,
-    ``pkt_``, ``rx_``, ``tcp_``, ``st_``, ``ev_``; per-user radio/mobility/GMA-sender fields have none).
+    The kernels take it by reference (``core/ref.py``: one pointer per call, whatever the number of fields);
+    fields are grouped by model with a prefix (``q_``, ``wifi_``, ``lte_``, ``pkt_``, ``rx_``, ``tcp_``, ``st_``,
+    ``ev_``; per-user radio/mobility/GMA-sender fields have none).
     """
 
     # --- event queue (core/events.py)
