@@ -18,7 +18,7 @@ from typing import Any
 
 from numba.core import cgutils, config, imputils, types
 from numba.core.datamodel import default_manager, models
-from numba.core.extending import infer_getattr, intrinsic, lower_getattr_generic
+from numba.core.extending import NativeValue, box, infer_getattr, intrinsic, lower_getattr_generic, unbox
 from numba.core.runtime.nrtdynmod import _meminfo_struct_type
 from numba.core.typing.templates import AttributeTemplate
 from numba.experimental import structref
@@ -100,11 +100,39 @@ def _register(ref_class: type[TupleRef]) -> None:
         # a borrowed reference: counted only where the caller counts (kernels run without NRT)
         return imputils.impl_ret_borrowed(context, builder, typ.field_dict[attr], item)
 
-    structref.define_boxing(ref_class, SimRef)
 
 
 for _cls in REF_CLASSES:
     _register(_cls)
+
+
+# Boxing, once for every reference class (numba looks boxers up along the type's MRO).
+@box(TupleRef)
+def _box(typ, value, c):  # noqa: ANN001, ANN202
+    """A reference returned to Python: a :class:`SimRef` owning the reference the kernel returned."""
+    meminfo = cgutils.create_struct_proxy(typ)(c.context, c.builder, value=value).meminfo
+    boxed_meminfo = c.box(types.MemInfoPointer(types.voidptr), meminfo)
+    ctor = c.pyapi.unserialize(c.pyapi.serialize_object(SimRef._numba_box_))
+    typ_obj = c.pyapi.unserialize(c.pyapi.serialize_object(typ))
+    handle = c.pyapi.call_function_objargs(ctor, [typ_obj, boxed_meminfo])
+    for obj in (ctor, typ_obj, boxed_meminfo):
+        c.pyapi.decref(obj)
+    return handle
+
+
+@unbox(TupleRef)
+def _unbox(typ, obj, c):  # noqa: ANN001, ANN202
+    """A :class:`SimRef` passed from Python. Unboxing its meminfo takes a reference, which the call's wrapper gives
+    back after the call only when the kernel runs with NRT; a kernel without NRT (every ``@kernel``) never would,
+    so for those the reference is given back at once (the Python handle keeps the struct alive meanwhile)."""
+    mi_obj = c.pyapi.object_getattr_string(obj, "_meminfo")
+    meminfo = c.unbox(types.MemInfoPointer(types.voidptr), mi_obj).value
+    if not c.context.enable_nrt:
+        c.pyapi.decref(c.pyapi.call_method(mi_obj, "release", ()))
+    c.pyapi.decref(mi_obj)
+    ref = cgutils.create_struct_proxy(typ)(c.context, c.builder)
+    ref.meminfo = meminfo
+    return NativeValue(ref._getvalue())
 
 
 @intrinsic
