@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config_types import ScenarioConfig, rbg_count, rbg_size
-from .core.batch import advance_held, new_list
+from .core.batch import advance_interval
 from .core.events import (
     C_OVERFLOW,
     C_PROCESSED,
@@ -408,8 +408,6 @@ class Simulation:
         self.cfg = cfg
         self.seed = int(cfg.random_seed if seed is None else seed)
         self.state, self.params, self.state_ref, self.params_ref = build(cfg, self.seed)
-        # the references held by numba typed lists: each step's call then unboxes two lists (core/batch.py)
-        self._held = (new_list(self.state_ref), new_list(self.params_ref))
         self.num_users = cfg.num_users
         self.ts_ms = 0
         self.has_nr = cfg.has_nr
@@ -429,7 +427,7 @@ class Simulation:
         return int(self.state.ev_counters[C_PROCESSED])
 
     def _start_traffic(self) -> None:
-        s, p = self.state_ref, self.params
+        s, p = self.state_ref, self.params  # the kernels take the reference; Python reads the tuple
         start = p.traffic_start_ms
         schedule(s, float(math.ceil(start)), EV_LTE_TTI, 0, 0)
         if p.num_gnbs:
@@ -517,7 +515,7 @@ class Simulation:
         counters stay open until the next call (records and snapshots read them)."""
         apply, move_ms, t_end = self.prepare_interval()
         table = np.empty((len(self.metric_keys), self.num_users))
-        advance_held(*self._held, self.interval_open, self.action_units, apply, move_ms, t_end, table)
+        advance_interval(self.state_ref, self.params_ref, self.interval_open, self.action_units, apply, move_ms, t_end, table)
         self.interval_open = True
         self.finish_interval(t_end, table)
         return table

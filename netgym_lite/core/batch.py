@@ -24,21 +24,12 @@ from .jit import kernel
 def advance_interval(s, p, close_first: bool, action_units, apply_action: bool, move_ms: float, t_end_ms: float,
                      table) -> None:
     """One simulation's step in one call: close its last interval (if ``close_first``), run the next, measure it
-    into ``table`` (one entry from Python per step, not three)."""
+    into ``table`` (one entry from Python per step, not three). A lone simulation's entry point, called with
+    its references (core/ref.py)."""
     if close_first:
         close_interval(s, p)
     run_interval(s, p, action_units, apply_action, move_ms, t_end_ms)
     measure_interval(s, p, table)
-
-
-@kernel(_nrt=True)
-def advance_held(states, params, close_first: bool, action_units, apply_action: bool, move_ms: float,
-                 t_end_ms: float, table) -> None:
-    """:func:`advance_interval` of the simulation held in one-element typed lists (``states[0]``, ``params[0]``).
-
-    A lone simulation's entry point: the lists are made once per simulation, and entering numba with them
-    costs what entering it with the references does."""
-    advance_interval(states[0], params[0], close_first, action_units, apply_action, move_ms, t_end_ms, table)
 
 
 @kernel(inline="always", _nrt=True)

@@ -101,7 +101,6 @@ def _register(ref_class: type[TupleRef]) -> None:
         return imputils.impl_ret_borrowed(context, builder, typ.field_dict[attr], item)
 
 
-
 for _cls in REF_CLASSES:
     _register(_cls)
 

@@ -345,5 +345,5 @@ class State(NamedTuple):
     st_total_sent: np.ndarray  # int64[U] since start
     st_total_delivered: np.ndarray  # int64[U]
     st_total_dropped: np.ndarray  # int64[U]
-    # --- Wi-Fi rate control, last for the same reason as in Params
+    # --- Wi-Fi rate control
     wifi_rc: np.ndarray  # float64[U, columns]: Minstrel-HT's per-station state (models/minstrel.py); [1, 1] if ideal
