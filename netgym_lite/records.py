@@ -14,6 +14,7 @@ import functools
 import numpy as np
 
 from .config_types import ScenarioConfig
+from .core.jit import kernel
 from .models.measurement import ALL_METRIC_KEYS, ROW
 
 
@@ -70,6 +71,7 @@ _CELL_ROWS = np.array(
     ]
 )
 _UL_VIOLATION_ROW = ROW["gma::ul::delay_violation"]
+_CELL_KEYS_UPLINK_DATA = tuple(map(swap_direction, CELL_KEYS))
 
 
 def slice_metrics(
@@ -83,40 +85,127 @@ def slice_metrics(
     uplink data: the downlink's RBs are not simulated); ``max_rate`` is the mean of their LTE capacities (Mbps
     with every RB); ``delay_violation`` is the share of the slice's delivered data packets over the delay bound
     (%, −1 when none was delivered); for the ACK direction the users' shares weighted by their ACK rates (every
-    ACK has the same size, so this is the share of the slice's ACKs).
+    ACK has the same size, so this is the share of the slice's ACKs). Every sum equals numpy's
+    ``table[row, users].sum()`` in the last bit.
     """
-    out: dict[str, list[float]] = {key: [] for key in CELL_KEYS}
-    rows = table[_CELL_ROWS]  # one gather for the rows; each row then reduces as a contiguous 1-D array
-    ack_viol = table[_UL_VIOLATION_ROW]
-    for sl in range(num_slices):
-        users = user_slice == sl
-        n = int(np.count_nonzero(users))
-        mine = rows if n == users.size else rows[:, users]
-        # Row by row on contiguous rows: numpy's pairwise summation then adds in exactly the order of
-        # table[row, users].sum(), so the values do not change in the last bit.
-        sums = [float(np.add.reduce(row)) for row in mine]
-        rx_users, viol_users = (rx_pkts, viol_pkts) if n == users.size else (rx_pkts[users], viol_pkts[users])
-        rx = int(rx_users.sum())
-        out["lte::dl::cell::max_rate"].append(float(np.float64(sums[0]) / n) if n else 0.0)
-        out["lte::dl::cell::rb_usage"].append(sums[1] if downlink else -1.0)
-        out["gma::dl::cell::rate"].append(sums[2])
-        out["gma::dl::cell::tx_rate"].append(sums[3])
-        out["gma::dl::cell::qos_rate"].append(sums[4])
-        out["gma::dl::cell::delay_violation"].append(100.0 * float(viol_users.sum()) / rx if rx else -1.0)
-        # the ACK rows are −1 when nothing counted them (Params.ul_stats off): the cell's then too
-        ack_rate = np.maximum(mine[5], 0.0)
-        weight = float(np.add.reduce(ack_rate))
-        mine_viol = ack_viol if n == users.size else ack_viol[users]
-        counted = bool(np.all(mine[5] >= 0.0)) if n else False
-        out["gma::ul::cell::rate"].append(sums[5] if counted else -1.0)
-        out["gma::ul::cell::tx_rate"].append(sums[6] if counted else -1.0)
-        out["gma::ul::cell::qos_rate"].append(sums[7] if counted else -1.0)
-        out["gma::ul::cell::delay_violation"].append(
-            float(np.add.reduce(ack_rate * np.maximum(mine_viol, 0.0))) / weight if counted and weight > 0
-            else -1.0)
-    if downlink:
-        return out
-    return {swap_direction(key): values for key, values in out.items()}
+    out = np.empty((len(CELL_KEYS), num_slices))
+    gather = np.empty((len(_CELL_ROWS) + 2, user_slice.size))
+    stack, partial = np.empty((PAIRWISE_STACK, 3), np.int64), np.empty(PAIRWISE_STACK)
+    _slice_cells(table, _CELL_ROWS, _UL_VIOLATION_ROW, user_slice, rx_pkts, viol_pkts, downlink, out, gather,
+                 stack, partial)
+    keys = CELL_KEYS if downlink else _CELL_KEYS_UPLINK_DATA
+    return dict(zip(keys, out.tolist(), strict=True))
+
+
+@kernel
+def _pairwise_block(a: np.ndarray, lo: int, n: int) -> float:
+    """numpy's pairwise summation of ``a[lo:lo+n]`` for ``n`` ≤ 128: a plain loop below 8 values, else eight
+    interleaved partial sums and the rest (``pairwise_sum`` in numpy's ``umath/loops_utils.h.src``)."""
+    if n < 8:
+        res = -0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - n % 8:
+        j = lo + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+#: Rows of the work stack :func:`_pairwise_sum` needs: the split tree of n values is ~log2(n / 128) deep.
+PAIRWISE_STACK = 64
+
+
+@kernel
+def _pairwise_sum(a: np.ndarray, n: int, stack: np.ndarray, partial: np.ndarray) -> float:
+    """Sum of ``a[:n]`` added in numpy's order, so that ``0.0 + _pairwise_sum(...)`` equals ``np.add.reduce(a[:n])``
+    bit for bit. Above 128 values numpy halves the range (the left part a multiple of 8) and adds the halves'
+    sums; the tree is walked here with an explicit stack (``stack``: ``(PAIRWISE_STACK, 3)`` int64, ``partial``:
+    ``PAIRWISE_STACK`` float64) because numba's cache cannot hold a recursive function."""
+    if n <= 128:
+        return _pairwise_block(a, 0, n)
+    top = 0  # frames: start, length, stage (0: left half next, 1: right half next, 2: add the two)
+    stack[0, 0], stack[0, 1], stack[0, 2] = 0, n, 0
+    done = 0  # sums of finished subtrees, in order
+    while top >= 0:
+        lo, m, stage = stack[top, 0], stack[top, 1], stack[top, 2]
+        if m <= 128:
+            partial[done] = _pairwise_block(a, lo, m)
+            done += 1
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if stage == 2:
+            done -= 1
+            partial[done - 1] = partial[done - 1] + partial[done]
+            top -= 1
+            continue
+        stack[top, 2] = stage + 1
+        top += 1
+        stack[top, 0], stack[top, 1], stack[top, 2] = (lo, half, 0) if stage == 0 else (lo + half, m - half, 0)
+    return partial[0]
+
+
+@kernel
+def _slice_cells(table: np.ndarray, rows: np.ndarray, ack_viol_row: int, user_slice: np.ndarray,
+                 rx_pkts: np.ndarray, viol_pkts: np.ndarray, downlink: bool, out: np.ndarray,
+                 gather: np.ndarray, stack: np.ndarray, partial: np.ndarray) -> None:
+    """:func:`slice_metrics` into ``out`` (rows in :data:`CELL_KEYS` order, one column per slice); ``gather``
+    holds one slice's users per table row, then their clipped ACK rates and ACK-weighted violation shares;
+    ``stack`` and ``partial`` are :func:`_pairwise_sum`'s."""
+    num_rows = rows.size
+    for sl in range(out.shape[1]):
+        n = 0
+        rx = 0
+        viol = 0
+        counted = True
+        for u in range(user_slice.size):
+            if user_slice[u] != sl:
+                continue
+            for r in range(num_rows):
+                gather[r, n] = table[rows[r], u]
+            ack = table[rows[5], u]
+            share = table[ack_viol_row, u]
+            counted = counted and ack >= 0.0  # the ACK rows are −1 when nothing counted them (ul_stats off)
+            # np.maximum(x, 0.0): NaN and −0.0 pass through
+            ack = ack if (ack >= 0.0 or ack != ack) else 0.0
+            share = share if (share >= 0.0 or share != share) else 0.0
+            gather[num_rows, n] = ack
+            gather[num_rows + 1, n] = ack * share
+            rx += rx_pkts[u]
+            viol += viol_pkts[u]
+            n += 1
+        sums = gather[:, 0]  # reused as the sums: column 0 is read before it is written
+        for r in range(num_rows + 2):
+            sums[r] = 0.0 + _pairwise_sum(gather[r], n, stack, partial)
+        counted = counted and n > 0
+        out[0, sl] = sums[0] / n if n else 0.0
+        out[1, sl] = sums[1] if downlink else -1.0
+        out[2, sl] = sums[2]
+        out[3, sl] = sums[3]
+        out[4, sl] = sums[4]
+        out[5, sl] = 100.0 * float(viol) / rx if rx else -1.0
+        out[6, sl] = sums[5] if counted else -1.0
+        out[7, sl] = sums[6] if counted else -1.0
+        out[8, sl] = sums[7] if counted else -1.0
+        weight = sums[num_rows]
+        out[9, sl] = sums[num_rows + 1] / weight if counted and weight > 0 else -1.0
 
 
 _SPLIT: dict[str, tuple[str, str]] = {}
@@ -131,15 +220,27 @@ def _split_key(key: str) -> tuple[str, str]:
     return parts
 
 
-def _cell_record(key: str, ts_ms: int, values: list[float]) -> dict:
-    source, name = _split_key(key)
-    return {
-        "source": source,
-        "name": name,
-        "id": [1],
-        "ts": ts_ms,
-        "value": [{"slice": list(range(len(values))), "value": [round(float(v), 6) for v in values]}],
-    }
+def _cell_records(cell: dict[str, list[float]], ts_ms: int, subscribed: tuple[str, ...],
+                  only: frozenset[str] | None) -> list[dict]:
+    """The per-cell records of ``cell`` that pass the subscription and ``only``, values rounded to 6 decimals."""
+    wanted = frozenset(subscribed)
+    keys = [key for key in cell if (not wanted or key in wanted) and (only is None or key in only)]
+    # one rounding pass over every value (Python's round: correctly rounded, as the records always were)
+    rounded = [round(float(v), 6) for key in keys for v in cell[key]]
+    records = []
+    start = 0
+    for key in keys:
+        n = len(cell[key])
+        source, name = _split_key(key)
+        records.append({
+            "source": source,
+            "name": name,
+            "id": [1],
+            "ts": ts_ms,
+            "value": [{"slice": _slice_ids(n)[:], "value": rounded[start:start + n]}],
+        })
+        start += n
+    return records
 
 
 @functools.lru_cache(maxsize=64)
@@ -181,14 +282,20 @@ def build_records(
             source, name = split_keys[i]
             records.append({"source": source, "name": name, "id": ids[:], "ts": ts_ms, "value": row_values})
     if cell:
-        wanted = frozenset(subscribed)
-        for key, values in cell.items():
-            if (not wanted or key in wanted) and (only is None or key in only):
-                records.append(_cell_record(key, ts_ms, values))
+        records += _cell_records(cell, ts_ms, subscribed, only)
     return records
 
 
 _IDS: dict[int, list[int]] = {}
+_SLICE_IDS: dict[int, list[int]] = {}
+
+
+def _slice_ids(num_slices: int) -> list[int]:
+    """``[0, ..., num_slices - 1]``, cached; every record gets its own copy."""
+    ids = _SLICE_IDS.get(num_slices)
+    if ids is None:
+        ids = _SLICE_IDS[num_slices] = list(range(num_slices))
+    return ids
 
 
 def _ordered_ids(num_users: int) -> list[int]:

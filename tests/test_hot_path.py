@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netgym_lite.config import load_config
 from netgym_lite.envs import network_slicing as ns
@@ -22,7 +24,14 @@ from netgym_lite.envs.network_slicing import NetworkSlicingEnv
 from netgym_lite.envs.qos_steer import QoSSteerEnv
 from netgym_lite.envs.traffic_mgmt import TrafficMgmtEnv
 from netgym_lite.models.measurement import METRIC_KEYS, ROW
-from netgym_lite.records import ALLOCATION_KEYS, CELL_KEYS, slice_metrics
+from netgym_lite.records import (
+    ALLOCATION_KEYS,
+    CELL_KEYS,
+    PAIRWISE_STACK,
+    _pairwise_sum,
+    slice_metrics,
+    swap_direction,
+)
 from netgym_lite.sim import Simulation
 
 
@@ -255,6 +264,40 @@ def test_slice_metrics_equal_the_reference_bit_for_bit(num_users: int) -> None:
         for key in want:
             assert got[key] == want[key], key  # exact: same summation order
             assert all(type(v) is float for v in got[key])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=1100),
+       st.sampled_from([1.0, 1e-300, 1e300]))
+def test_pairwise_sum_adds_in_numpys_order(values: list[float], scale: float) -> None:
+    with np.errstate(all="ignore"):
+        a = np.array(values, dtype=np.float64) * scale if values else np.zeros(0)
+        want = np.add.reduce(a)
+        got = 0.0 + _pairwise_sum(a, a.size, np.empty((PAIRWISE_STACK, 3), np.int64), np.empty(PAIRWISE_STACK))
+    assert np.float64(got).tobytes() == np.float64(want).tobytes() or (np.isnan(got) and np.isnan(want))
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 136, 255, 256, 257, 1000, 1024, 5000])
+def test_pairwise_sum_follows_numpys_split_tree(n: int) -> None:
+    a = np.random.default_rng(n).standard_normal(n) * 10.0 ** np.random.default_rng(n + 1).uniform(-8, 8, n)
+    got = 0.0 + _pairwise_sum(a, n, np.empty((PAIRWISE_STACK, 3), np.int64), np.empty(PAIRWISE_STACK))
+    assert np.float64(got).tobytes() == np.add.reduce(a).tobytes()
+
+
+def test_slice_metrics_of_uplink_data_and_uncounted_acks() -> None:
+    rng = np.random.default_rng(5)
+    table = rng.random((len(METRIC_KEYS), 6))
+    user_slice = np.array([0, 1, 0, 1, 1, 0])
+    rx, viol = np.array([3, 0, 2, 0, 0, 1]), np.array([1, 0, 0, 0, 0, 1])
+    table[ROW["gma::ul::rate"], 1] = -1.0  # slice 1's ACKs uncounted: its ul cell values are -1
+    got = slice_metrics(table, user_slice, 2, rx, viol, downlink=False)
+    want = ref_slice_metrics(table, user_slice, 2, rx, viol)
+    assert list(got) == [swap_direction(key) for key in want]
+    for key, values in want.items():
+        expected = [-1.0] * 2 if key == "lte::dl::cell::rb_usage" else values
+        assert got[swap_direction(key)] == expected, key
+    assert got["gma::dl::cell::rate"] == [-1.0, -1.0] or got["gma::dl::cell::rate"][1] == -1.0
+    assert got["gma::ul::cell::delay_violation"] == [100.0 * 2 / 6, -1.0]
 
 
 # ---------------------------------------------------------------------------------------------- adapters

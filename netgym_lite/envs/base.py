@@ -40,8 +40,10 @@ class RecordIndex(tuple):
     def __new__(cls, records: Sequence[Mapping[str, Any]], uplink_data: bool = False) -> RecordIndex:
         self = super().__new__(cls, records)
         try:  # reversed: the first record of a key is written last and wins
-            self.by_key = {(rec.get("source"), rec.get("name")): rec for rec in reversed(self)}
-        except (AttributeError, TypeError):  # a record that is not a mapping, or an unhashable source/name
+            self.by_key = {(rec["source"], rec["name"]): rec for rec in self[::-1]}
+        except (LookupError, AttributeError, TypeError):
+            # a record without source or name (looked up as None, like .get), that is not a mapping, or whose
+            # source or name is unhashable
             by_key: dict[tuple[Any, Any], Mapping[str, Any]] = {}
             for rec in self:
                 try:
@@ -122,6 +124,37 @@ def record_values(
     return out
 
 
+def record_rows(
+    records: Sequence[Mapping[str, Any]], keys: Sequence[tuple[str, str]], num_users: int, fill: float = -1.0
+) -> np.ndarray:
+    """:func:`record_values` of several ``(source, name)`` keys stacked: ``(len(keys), num_users)`` float64.
+
+    One conversion for all rows when every record is what the simulator sends (ids 1..N in order, N numbers);
+    otherwise row by row, with exactly :func:`record_values`' rules.
+    """
+    ordered = _ordered_ids(num_users)
+    rows = []
+    for source, name in keys:
+        rec = find_record(records, source, name)
+        if rec is None:
+            break
+        ids, values = rec.get("id"), rec.get("value")
+        if type(ids) is not list or type(values) is not list or len(values) != num_users or ids != ordered:
+            break
+        rows.append(values)
+    else:
+        try:
+            out = np.array(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            out = None
+        if out is not None and out.shape == (len(keys), num_users) and not np.isnan(out).any():
+            return out
+    out = np.empty((len(keys), num_users), dtype=np.float64)
+    for row, (source, name) in enumerate(keys):
+        out[row] = record_values(records, source, name, num_users, fill)
+    return out
+
+
 def check_action_array(action: Any, size: int | tuple[int, ...], allowed: str,
                        invalid: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
     """A Gymnasium action as float64 of shape ``(size,)`` (or ``size`` when it is a shape tuple), or None for the
@@ -149,7 +182,7 @@ def check_action_array(action: Any, size: int | tuple[int, ...], allowed: str,
 
 def outside_unit_interval(arr: np.ndarray) -> np.ndarray:
     """Entries that are not finite numbers in [0, 1]."""
-    return ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
+    return ~((arr >= 0.0) & (arr <= 1.0))  # NaN fails both comparisons, ±inf one
 
 
 class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):

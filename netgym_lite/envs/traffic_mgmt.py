@@ -20,6 +20,7 @@ from netgym_lite.envs.base import (
     check_action_array,
     find_record,
     outside_unit_interval,
+    record_rows,
     record_values,
 )
 from netgym_lite.errors import ConfigError
@@ -43,6 +44,7 @@ REWARD_TYPES = ("utility", "normalized_utility", "throughput", "delay")
 OBSERVATION_RECORDS = (("lte", "dl::max_rate"), ("wifi", "dl::max_rate"), ("gma", "dl::rate"))
 #: The row a scenario with gNBs appends to the observation.
 NR_OBSERVATION_RECORD = ("nr", "dl::max_rate")
+_OBSERVATION_ROWS = {False: OBSERVATION_RECORDS, True: OBSERVATION_RECORDS + (NR_OBSERVATION_RECORD,)}
 #: The record an action is templated on (its source, id and ts are copied).
 TEMPLATE_RECORD = ("gma", "dl::rate")
 #: (source, name) of the action record: full key ``gma::wifi::dl::split_ratio``.
@@ -64,10 +66,7 @@ def get_observation(records: Sequence[Mapping[str, Any]], num_users: int, nr: bo
     map to 0 so the observation stays inside ``Box(0, inf)`` (NetworkGym passes −1 through; a deliberate
     difference, design.md §5).
     """
-    rows = OBSERVATION_RECORDS + ((NR_OBSERVATION_RECORD,) if nr else ())
-    obs = np.empty((len(rows), num_users), dtype=np.float64)
-    for row, (source, name) in enumerate(rows):
-        obs[row] = record_values(records, source, name, num_users, fill=0.0)
+    obs = record_rows(records, _OBSERVATION_ROWS[nr], num_users, fill=0.0)
     obs[~np.isfinite(obs) | (obs < 0)] = 0.0
     return obs.astype(np.float32)
 

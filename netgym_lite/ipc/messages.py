@@ -110,7 +110,7 @@ def env_end() -> dict:
 # --------------------------------------------------------------------------------------------- validators
 def message_type(msg: object) -> str:
     """Return the ``type`` of a message; :class:`ProtocolError` if it is not a dict with a string type."""
-    if not isinstance(msg, Mapping):
+    if type(msg) is not dict and not isinstance(msg, Mapping):  # the exact-type test spares the ABC check
         raise ProtocolError(f"message={type(msg).__name__} is invalid: allowed a JSON object (dict)")
     mtype = msg.get("type")
     if not isinstance(mtype, str):
