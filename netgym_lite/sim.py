@@ -35,6 +35,7 @@ from .core.events import (
 from .core.ref import to_ref
 from .core.rng import STREAM_SHADOWING, make_streams
 from .core.state import (
+    PKT_COLUMNS,
     REORDER_SLOTS,
     SCHED_PF,
     SCHED_RR,
@@ -45,6 +46,7 @@ from .core.state import (
     TRANSPORT_UDP,
     Params,
     State,
+    cache_line_rows,
     minstrel_rate_control,
     params_class,
 )
@@ -323,9 +325,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
         user_prio=z(n, np.int64), dfp_fraction=np.array([placement.uniform(*DFP_SHARE)]),
         lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
         **_nr_state(cfg, p, n, seed),
-        pkt_user=z(pool, np.int64), pkt_link=z(pool, np.int64), pkt_gma_seq=z(pool, np.int64),
-        pkt_link_seq=z(pool, np.int64), pkt_tcp_seq=z(pool, np.int64), pkt_size=z(pool, np.int64),
-        pkt_t_gma_ms=z(pool), pkt_free=np.arange(pool, dtype=np.int64)[::-1].copy(),
+        pkt=cache_line_rows(pool, PKT_COLUMNS, np.int64), pkt_t_gma_ms=z(pool), pkt_free=np.arange(pool, dtype=np.int64)[::-1].copy(),
         pkt_counters=np.array([pool, 0], np.int64), pkt_in_system=z(n, np.int64),
         rx_slot=np.full((n, REORDER_SLOTS), -1, np.int64), rx_link_next=z((n, nl), np.int64),
         rx_next_seq=z(n, np.int64), rx_buffered=z(n, np.int64), rx_deadline_ms=np.full(n, np.inf),

@@ -18,6 +18,30 @@ TCP_WINDOW = 4096  # receiver window in packets; also the size of the per-user s
 REORDER_SLOTS = 8192  # GMA receiver ring (power of two, > any gap a run can open)
 MAX_AMPDU_MPDUS = 64  # Block Ack window (ns-3 default)
 
+# Columns of ``State.pkt`` (int64[cap, PKT_COLUMNS]): a packet's integer fields side by side, so the per-packet
+# work (enqueue, A-MPDU building, delivery) touches one cache line per packet, not one per field (the 8 columns
+# of int64 are 64 bytes: the rows are allocated cache-line aligned, see :func:`cache_line_rows`).
+PKT_USER = 0
+PKT_LINK = 1
+PKT_GMA_SEQ = 2
+PKT_LINK_SEQ = 3  # per-link sequence number (GMA's LSN)
+PKT_TCP_SEQ = 4  # -1 for UDP
+PKT_SIZE = 5  # payload bytes
+PKT_COLUMNS = 8  # two spare columns pad a row to a cache line
+CACHE_LINE_BYTES = 64
+
+
+
+def cache_line_rows(rows: int, columns: int, dtype: type = np.int64) -> np.ndarray:
+    """Zeros of shape ``(rows, columns)`` whose data starts on a cache-line boundary (numpy only guarantees 16
+    bytes), so that a row of exactly one cache line never straddles two."""
+    itemsize = np.dtype(dtype).itemsize
+    spare = CACHE_LINE_BYTES // itemsize
+    buf = np.zeros(rows * columns + spare, dtype)
+    start = (-buf.ctypes.data % CACHE_LINE_BYTES) // itemsize
+    return buf[start:start + rows * columns].reshape(rows, columns)
+
+
 TRANSPORT_UDP = 0
 TRANSPORT_TCP = 1  # loss-based (models/tcp.py)
 TRANSPORT_BBR = 2  # BBR-like rate-based (models/tcp_bbr.py)
@@ -258,13 +282,8 @@ class State(NamedTuple):
     nr_air_buf: np.ndarray  # int64[U, cap]: packets on the air to the UE (FIFO ring)
     nr_air_head: np.ndarray  # int64[U]
     nr_air_len: np.ndarray  # int64[U]
-    # --- packets: Packet pool (struct of arrays) and its free-list stack.
-    pkt_user: np.ndarray  # int64[cap]
-    pkt_link: np.ndarray  # int64[cap]
-    pkt_gma_seq: np.ndarray  # int64[cap]
-    pkt_link_seq: np.ndarray  # int64[cap]: per-link sequence number (LSN)
-    pkt_tcp_seq: np.ndarray  # int64[cap] (-1 for UDP)
-    pkt_size: np.ndarray  # int64[cap]
+    # --- packets: Packet pool and its free-list stack.
+    pkt: np.ndarray  # int64[cap, PKT_COLUMNS]: a packet's integer fields in one row (PKT_USER, PKT_SIZE, ...)
     pkt_t_gma_ms: np.ndarray  # float64[cap]: when the packet entered GMA at the sender
     pkt_free: np.ndarray  # int64[cap]: stack of free ids
     pkt_counters: np.ndarray  # int64[2]: [free count, overflow flag]

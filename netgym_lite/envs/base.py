@@ -162,12 +162,16 @@ def check_action_array(action: Any, size: int | tuple[int, ...], allowed: str,
 
     ``invalid(arr)`` marks the bad entries; :class:`ActionError` names the first one (or the type or shape)
     with ``allowed``, the description of a good action."""
-    if action is None or isinstance(action, (str, bytes, Mapping)):
-        raise ActionError(f"action={action!r} is invalid: allowed {allowed}")
-    try:
-        arr = np.asarray(action, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
+    if type(action) is np.ndarray and action.dtype.kind == "f":
+        # what Gymnasium's Box samples and policies return: as np.asarray would convert it, minus the type checks
+        arr = action if action.dtype == np.float64 else action.astype(np.float64)
+    else:
+        if action is None or isinstance(action, (str, bytes, Mapping)):
+            raise ActionError(f"action={action!r} is invalid: allowed {allowed}")
+        try:
+            arr = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise ActionError(f"action={action!r} is invalid ({e}): allowed {allowed}") from None
     if arr.size == 0:
         return None
     if arr.shape != (size if isinstance(size, tuple) else (size,)):

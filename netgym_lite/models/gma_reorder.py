@@ -13,7 +13,16 @@ import numpy as np
 
 from ..core.events import EV_REORDER_TIMEOUT, schedule
 from ..core.jit import kernel
-from ..core.state import REORDER_SLOTS, TRANSPORT_UDP
+from ..core.state import (
+    PKT_GMA_SEQ,
+    PKT_LINK,
+    PKT_LINK_SEQ,
+    PKT_SIZE,
+    PKT_TCP_SEQ,
+    PKT_USER,
+    REORDER_SLOTS,
+    TRANSPORT_UDP,
+)
 from .packets import free_packet
 from .tcp_receiver import tcp_flush_ack, tcp_receive
 
@@ -24,9 +33,9 @@ LOST = -2
 @kernel(inline="always")
 def _release(s, p, t_ms: float, pid: int) -> None:
     """Hand one packet to the application: user-level statistics, then TCP."""
-    user = s.pkt_user[pid]
+    user = s.pkt[pid, PKT_USER]
     owd = t_ms - s.pkt_t_gma_ms[pid]
-    s.st_rx_bytes[user] += s.pkt_size[pid]
+    s.st_rx_bytes[user] += s.pkt[pid, PKT_SIZE]
     s.st_rx_pkts[user] += 1
     s.st_owd_sum[user] += owd
     if owd > s.st_owd_max[user]:
@@ -39,7 +48,7 @@ def _release(s, p, t_ms: float, pid: int) -> None:
     if owd > p.user_delay_test_ms[user, 1]:
         s.st_viol[user, 2] += 1
     s.st_total_delivered[user] += 1
-    tcp_seq = s.pkt_tcp_seq[pid]
+    tcp_seq = s.pkt[pid, PKT_TCP_SEQ]
     free_packet(s, pid)
     if p.user_transport[user] != TRANSPORT_UDP:
         tcp_receive(s, p, t_ms, user, tcp_seq)
@@ -88,16 +97,16 @@ def _mark_link_losses(s, user: int, link: int, lsn: int) -> None:
 @kernel(inline="always")
 def gma_receive(s, p, t_ms: float, pid: int) -> None:
     """A packet reaches the UE over its link."""
-    user = s.pkt_user[pid]
-    link = s.pkt_link[pid]
+    user = s.pkt[pid, PKT_USER]
+    link = s.pkt[pid, PKT_LINK]
     owd = t_ms - s.pkt_t_gma_ms[pid]
-    s.st_link_rx_bytes[user, link] += s.pkt_size[pid]
+    s.st_link_rx_bytes[user, link] += s.pkt[pid, PKT_SIZE]
     s.st_link_rx_pkts[user, link] += 1
     s.st_link_owd_sum[user, link] += owd
     if owd > s.st_link_owd_max[user, link]:
         s.st_link_owd_max[user, link] = owd
-    _mark_link_losses(s, user, link, s.pkt_link_seq[pid])
-    seq = s.pkt_gma_seq[pid]
+    _mark_link_losses(s, user, link, s.pkt[pid, PKT_LINK_SEQ])
+    seq = s.pkt[pid, PKT_GMA_SEQ]
     nxt = s.rx_next_seq[user]
     if seq < nxt or seq - nxt >= REORDER_SLOTS:
         _release(s, p, t_ms, pid)  # late (its gap was already skipped) or beyond the window

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..core.events import EV_LINK_ARRIVAL, schedule
 from ..core.jit import kernel
-from ..core.state import REORDER_SLOTS
+from ..core.state import PKT_LINK, PKT_LINK_SEQ, REORDER_SLOTS
 from .lte import lte_enqueue
 from .nr import nr_enqueue
 from .packets import alloc_packet
@@ -96,7 +96,7 @@ def gma_send(s, p, t_ms: float, user: int, tcp_seq: int) -> None:
     lsn = s.link_seq_tx[user, link]
     s.link_seq_tx[user, link] = lsn + 1
     s.link_seq_map[user, link, lsn % REORDER_SLOTS] = seq
-    s.pkt_link_seq[pid] = lsn
+    s.pkt[pid, PKT_LINK_SEQ] = lsn
     s.st_tx_bytes[user] += size
     s.st_tx_pkts[user, link] += 1
     s.st_total_sent[user] += 1
@@ -110,9 +110,10 @@ def gma_send(s, p, t_ms: float, user: int, tcp_seq: int) -> None:
 @kernel(inline="always")
 def link_arrival(s, p, t_ms: float, pid: int) -> None:
     """The packet reaches its AP, gNB or eNB (after the backhaul)."""
-    if s.pkt_link[pid] == LINK_WIFI:
+    link = s.pkt[pid, PKT_LINK]
+    if link == LINK_WIFI:
         wifi_enqueue(s, p, t_ms, pid)
-    elif s.pkt_link[pid] == LINK_NR:
+    elif link == LINK_NR:
         nr_enqueue(s, p, pid)
     else:
         lte_enqueue(s, p, pid)

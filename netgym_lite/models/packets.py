@@ -8,6 +8,7 @@ transmit buffer) is dropped on arrival.
 from __future__ import annotations
 
 from ..core.jit import kernel
+from ..core.state import PKT_GMA_SEQ, PKT_LINK, PKT_SIZE, PKT_TCP_SEQ, PKT_USER
 
 
 @kernel(inline="always")
@@ -28,11 +29,12 @@ def alloc_packet(s, user: int, link: int, gma_seq: int, tcp_seq: int, size: int,
         return -1
     pid = s.pkt_free[n_free - 1]
     s.pkt_counters[0] = n_free - 1
-    s.pkt_user[pid] = user
-    s.pkt_link[pid] = link
-    s.pkt_gma_seq[pid] = gma_seq
-    s.pkt_tcp_seq[pid] = tcp_seq
-    s.pkt_size[pid] = size
+    row = s.pkt[pid]
+    row[PKT_USER] = user
+    row[PKT_LINK] = link
+    row[PKT_GMA_SEQ] = gma_seq
+    row[PKT_TCP_SEQ] = tcp_seq
+    row[PKT_SIZE] = size
     s.pkt_t_gma_ms[pid] = t_ms
     s.pkt_in_system[user] += 1
     return pid
@@ -41,7 +43,7 @@ def alloc_packet(s, user: int, link: int, gma_seq: int, tcp_seq: int, size: int,
 @kernel(inline="always")
 def free_packet(s, pid: int) -> None:
     """Return a packet id to the pool."""
-    s.pkt_in_system[s.pkt_user[pid]] -= 1
+    s.pkt_in_system[s.pkt[pid, PKT_USER]] -= 1
     s.pkt_free[s.pkt_counters[0]] = pid
     s.pkt_counters[0] += 1
 
@@ -51,7 +53,7 @@ def queue_push(s, user: int, link: int, pid: int) -> None:
     """Append a packet to the tail of the user's queue on ``link`` (caller checked the limit)."""
     s.q_buf[user, link, ring_index(s.q_head[user, link] + s.q_length[user, link], s.q_buf.shape[2])] = pid
     s.q_length[user, link] += 1
-    s.q_nbytes[user, link] += s.pkt_size[pid]
+    s.q_nbytes[user, link] += s.pkt[pid, PKT_SIZE]
 
 
 @kernel(inline="always")
@@ -66,5 +68,5 @@ def queue_pop(s, user: int, link: int) -> int:
     pid = s.q_buf[user, link, s.q_head[user, link]]
     s.q_head[user, link] = ring_index(s.q_head[user, link] + 1, s.q_buf.shape[2])
     s.q_length[user, link] -= 1
-    s.q_nbytes[user, link] -= s.pkt_size[pid]
+    s.q_nbytes[user, link] -= s.pkt[pid, PKT_SIZE]
     return pid

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..core.events import schedule
 from ..core.jit import kernel
+from ..core.state import PKT_SIZE, PKT_USER
 from .gma_reorder import gma_receive
 from .packets import free_packet, queue_pop, queue_push, ring_index
 from .tcp_receiver import tcp_flush_ack
@@ -24,14 +25,14 @@ PDCP_SDU_OVERHEAD_BYTES = 20 + 8 + 2
 @kernel(inline="always")
 def pdcp_bytes(s, pid: int) -> int:
     """Bytes one packet occupies in the RLC buffer and on the air (payload + headers)."""
-    return s.pkt_size[pid] + PDCP_SDU_OVERHEAD_BYTES
+    return s.pkt[pid, PKT_SIZE] + PDCP_SDU_OVERHEAD_BYTES
 
 
 @kernel(inline="always")
 def rlc_enqueue(s, pid: int, link: int, head_left, limit_bytes: int) -> None:
     """A packet reaches the base station: into the user's RLC buffer on ``link``, or dropped when it would
     overflow ``limit_bytes``. ``head_left[user]``: bytes of the head packet not yet scheduled."""
-    user = s.pkt_user[pid]
+    user = s.pkt[pid, PKT_USER]
     stored = s.q_nbytes[user, link] + s.q_length[user, link] * PDCP_SDU_OVERHEAD_BYTES
     if stored + pdcp_bytes(s, pid) > limit_bytes:
         s.st_drops[user, link] += 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..core.events import EV_WIFI_TXOP_END, schedule
 from ..core.jit import kernel
 from ..core.rng import STREAM_CONTENTION, uniform
-from ..core.state import MAX_AMPDU_MPDUS, minstrel_rate_control, uplink_data
+from ..core.state import MAX_AMPDU_MPDUS, PKT_SIZE, PKT_USER, minstrel_rate_control, uplink_data
 from . import minstrel
 from .gma_reorder import gma_receive
 from .packets import free_packet, queue_peek, queue_pop, queue_push
@@ -71,7 +71,7 @@ def _in_txop(s, p, user: int) -> bool:
 @kernel(inline="always")
 def wifi_enqueue(s, p, t_ms: float, pid: int) -> None:
     """A packet reaches the AP: queue it (or drop it when the queue is full) and wake the channel."""
-    user = s.pkt_user[pid]
+    user = s.pkt[pid, PKT_USER]
     if s.q_length[user, LINK_WIFI] >= p.wifi_queue_packets:
         s.st_drops[user, LINK_WIFI] += 1
         s.st_total_dropped[user] += 1
@@ -116,7 +116,7 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
     air_bytes = 0.0
     qlen = s.q_length[chosen, LINK_WIFI]
     while npkts < qlen and npkts < MAX_AMPDU_MPDUS:
-        size = s.pkt_size[queue_peek(s, chosen, LINK_WIFI, npkts)]
+        size = s.pkt[queue_peek(s, chosen, LINK_WIFI, npkts), PKT_SIZE]
         if npkts > 0 and air_bytes + size + MPDU_OVERHEAD_BYTES > limit:
             break
         air_bytes += size + MPDU_OVERHEAD_BYTES
@@ -176,7 +176,7 @@ def _minstrel_outcome(s, p, t_ms: float, channel: int, user: int) -> int:
     minstrel.txop_outcome(rc, p.wifi_rc_table, p.wifi_rates_mbps.shape[0], t_ms, npkts, delivered)
     if not collided and not uplink_data(p):
         for i in range(delivered):
-            s.wifi_served_bytes[user] += s.pkt_size[queue_peek(s, user, LINK_WIFI, i)]
+            s.wifi_served_bytes[user] += s.pkt[queue_peek(s, user, LINK_WIFI, i), PKT_SIZE]
     return delivered
 
 
