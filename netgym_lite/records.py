@@ -208,6 +208,23 @@ def _slice_cells(table: np.ndarray, rows: np.ndarray, ack_viol_row: int, user_sl
         out[9, sl] = sums[num_rows + 1] / weight if counted and weight > 0 else -1.0
 
 
+def round6(values: np.ndarray) -> np.ndarray:
+    """``np.round(values, 6)`` (a new array, equal bit for bit), computed in one numba pass instead of numpy's
+    three (scale, round half to even, unscale)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    out = np.empty(values.shape)
+    _round6(values, out)
+    return out
+
+
+@kernel
+def _round6(values: np.ndarray, out: np.ndarray) -> None:
+    # numpy's round for decimals > 0: y = x * 10**d; rint(y); y / 10**d (numpy/_core/src/multiarray/calculation.c)
+    flat_in, flat_out = values.reshape(values.size), out.reshape(out.size)
+    for i in range(flat_in.size):
+        flat_out[i] = np.rint(flat_in[i] * 1e6) / 1e6
+
+
 _SPLIT: dict[str, tuple[str, str]] = {}
 
 
@@ -277,7 +294,7 @@ def build_records(
     if rows:
         ids = _ordered_ids(cfg.num_users)
         # one rounding and conversion for the whole table (no gather when every row is sent)
-        values = np.round(table if every_row else table[rows], 6).tolist()
+        values = round6(table if every_row else table[rows]).tolist()
         for i, row_values in zip(rows, values, strict=True):
             source, name = split_keys[i]
             records.append({"source": source, "name": name, "id": ids[:], "ts": ts_ms, "value": row_values})

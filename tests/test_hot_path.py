@@ -29,6 +29,7 @@ from netgym_lite.records import (
     CELL_KEYS,
     PAIRWISE_STACK,
     _pairwise_sum,
+    round6,
     slice_metrics,
     swap_direction,
 )
@@ -275,6 +276,15 @@ def test_pairwise_sum_adds_in_numpys_order(values: list[float], scale: float) ->
         want = np.add.reduce(a)
         got = 0.0 + _pairwise_sum(a, a.size, np.empty((PAIRWISE_STACK, 3), np.int64), np.empty(PAIRWISE_STACK))
     assert np.float64(got).tobytes() == np.float64(want).tobytes() or (np.isnan(got) and np.isnan(want))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=60))
+def test_round6_equals_numpys_round(values: list[float]) -> None:
+    table = np.array(values).reshape(1, -1)
+    with np.errstate(all="ignore"):
+        assert round6(table).tobytes() == np.round(table, 6).tobytes()
+        assert round6(table[:, ::2]).tobytes() == np.round(table[:, ::2], 6).tobytes()  # a strided view too
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 136, 255, 256, 257, 1000, 1024, 5000])
