@@ -36,6 +36,7 @@ from .core.ref import to_ref
 from .core.rng import STREAM_SHADOWING, make_streams
 from .core.state import (
     PKT_COLUMNS,
+    PKT_T_GMA_MS,
     REORDER_SLOTS,
     SCHED_PF,
     SCHED_RR,
@@ -283,6 +284,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
     shadow = np.random.default_rng(np.random.SeedSequence([seed, STREAM_SHADOWING]))
     z = np.zeros
     nl = 3 if p.num_gnbs else 2  # links: Wi-Fi, LTE (+ NR)
+    pkt = cache_line_rows(pool, PKT_COLUMNS, np.int64)
     state = State(
         **make_event_queue(heap, p.num_channels),
         rng=rng,
@@ -325,7 +327,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
         user_prio=z(n, np.int64), dfp_fraction=np.array([placement.uniform(*DFP_SHARE)]),
         lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
         **_nr_state(cfg, p, n, seed),
-        pkt=cache_line_rows(pool, PKT_COLUMNS, np.int64), pkt_t_gma_ms=z(pool), pkt_free=np.arange(pool, dtype=np.int64)[::-1].copy(),
+        pkt=pkt, pkt_t_gma_ms=pkt.view(np.float64)[:, PKT_T_GMA_MS], pkt_free=np.arange(pool, dtype=np.int64)[::-1].copy(),
         pkt_counters=np.array([pool, 0], np.int64), pkt_in_system=z(n, np.int64),
         rx_slot=np.full((n, REORDER_SLOTS), -1, np.int64), rx_link_next=z((n, nl), np.int64),
         rx_next_seq=z(n, np.int64), rx_buffered=z(n, np.int64), rx_deadline_ms=np.full(n, np.inf),

@@ -27,7 +27,8 @@ PKT_GMA_SEQ = 2
 PKT_LINK_SEQ = 3  # per-link sequence number (GMA's LSN)
 PKT_TCP_SEQ = 4  # -1 for UDP
 PKT_SIZE = 5  # payload bytes
-PKT_COLUMNS = 8  # two spare columns pad a row to a cache line
+PKT_T_GMA_MS = 6  # float64 (the row read as float64, State.pkt_t_gma_ms): when the packet entered GMA
+PKT_COLUMNS = 8  # one spare column pads a row to a cache line
 CACHE_LINE_BYTES = 64
 
 
@@ -284,7 +285,8 @@ class State(NamedTuple):
     nr_air_len: np.ndarray  # int64[U]
     # --- packets: Packet pool and its free-list stack.
     pkt: np.ndarray  # int64[cap, PKT_COLUMNS]: a packet's integer fields in one row (PKT_USER, PKT_SIZE, ...)
-    pkt_t_gma_ms: np.ndarray  # float64[cap]: when the packet entered GMA at the sender
+    pkt_t_gma_ms: np.ndarray  # float64[cap]: when the packet entered GMA at the sender (column PKT_T_GMA_MS of
+    # the pkt rows read as float64, a strided view: the time travels in the packet's cache line too)
     pkt_free: np.ndarray  # int64[cap]: stack of free ids
     pkt_counters: np.ndarray  # int64[2]: [free count, overflow flag]
     pkt_in_system: np.ndarray  # int64[U]: allocated packets per user
