@@ -278,6 +278,25 @@ def test_pairwise_sum_adds_in_numpys_order(values: list[float], scale: float) ->
     assert np.float64(got).tobytes() == np.float64(want).tobytes() or (np.isnan(got) and np.isnan(want))
 
 
+_REWARD_VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), st.none(),
+                           st.sampled_from([0.0, -0.0, -1.0, 1e-300, 5.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_REWARD_VALUES, max_size=11), st.lists(_REWARD_VALUES, max_size=11))
+def test_utility_reward_of_few_users_equals_the_reference(rates: list, owds: list) -> None:
+    # below 8 users the utility is computed with Python floats: it must still be numpy's value, bit for bit
+    records = [
+        {"source": "gma", "name": "dl::rate", "id": list(range(1, len(rates) + 1)), "ts": 1, "value": rates},
+        {"source": "gma", "name": "dl::owd", "id": list(range(1, len(owds) + 1)), "ts": 1, "value": owds},
+    ]
+    for index in (records, RecordIndex(records)):
+        for reward_type in tm.REWARD_TYPES:
+            with np.errstate(all="ignore"):
+                got, want = tm.get_reward(index, reward_type), ref_tm_reward(records, reward_type)
+            assert np.float64(got).tobytes() == np.float64(want).tobytes() or (math.isnan(got) and math.isnan(want))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=60))
 def test_round6_equals_numpys_round(values: list[float]) -> None:
