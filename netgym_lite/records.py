@@ -225,30 +225,16 @@ def _round6(values: np.ndarray, out: np.ndarray) -> None:
         flat_out[i] = np.rint(flat_in[i] * 1e6) / 1e6
 
 
-_SPLIT: dict[str, tuple[str, str]] = {}
-
-
-def _split_key(key: str) -> tuple[str, str]:
-    """``(source, name)`` of a full key, cached (the same few keys every interval)."""
-    parts = _SPLIT.get(key)
-    if parts is None:
-        source, name = key.split("::", 1)
-        parts = _SPLIT[key] = (source, name)
-    return parts
-
-
 def _cell_records(cell: dict[str, list[float]], ts_ms: int, subscribed: tuple[str, ...],
                   only: frozenset[str] | None) -> list[dict]:
     """The per-cell records of ``cell`` that pass the subscription and ``only``, values rounded to 6 decimals."""
-    wanted = frozenset(subscribed)
-    keys = [key for key in cell if (not wanted or key in wanted) and (only is None or key in only)]
+    sent = _cell_keys_sent(tuple(cell), subscribed, only)
     # one rounding pass over every value (Python's round: correctly rounded, as the records always were)
-    rounded = [round(float(v), 6) for key in keys for v in cell[key]]
+    rounded = [round(float(v), 6) for key, _, _ in sent for v in cell[key]]
     records = []
     start = 0
-    for key in keys:
+    for key, source, name in sent:
         n = len(cell[key])
-        source, name = _split_key(key)
         records.append({
             "source": source,
             "name": name,
@@ -258,6 +244,16 @@ def _cell_records(cell: dict[str, list[float]], ts_ms: int, subscribed: tuple[st
         })
         start += n
     return records
+
+
+@functools.lru_cache(maxsize=64)
+def _cell_keys_sent(keys: tuple[str, ...], subscribed: tuple[str, ...],
+                    only: frozenset[str] | None) -> tuple[tuple[str, str, str], ...]:
+    """``(key, source, name)`` of the cell keys that pass the subscription and ``only`` (the same few
+    combinations recur every interval)."""
+    wanted = frozenset(subscribed)
+    return tuple((key, *key.split("::", 1)) for key in keys
+                 if (not wanted or key in wanted) and (only is None or key in only))
 
 
 @functools.lru_cache(maxsize=64)
