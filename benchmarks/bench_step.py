@@ -56,7 +56,13 @@ def env_steps_per_s(steps: int, repeats: int, env_id: str = "netgym-lite/Traffic
 def state_bytes(sim: Simulation) -> tuple[int, int]:
     """(bytes of the mutable state arrays, bytes of the constant parameter arrays) of one simulation."""
     def total(fields) -> int:
-        return sum(v.nbytes for v in fields if isinstance(v, np.ndarray))
+        owners = {}  # each buffer once: State.pkt_t_gma_ms is a view into State.pkt's rows
+        for v in fields:
+            if isinstance(v, np.ndarray):
+                while isinstance(v.base, np.ndarray):
+                    v = v.base
+                owners[id(v)] = v.nbytes
+        return sum(owners.values())
     return total(sim.state), total(sim.params)
 
 
