@@ -103,13 +103,11 @@ def get_reward(records: Sequence[Mapping[str, Any]], reward_type: str = "utility
     * ``throughput`` = mean_u rate_u (Mbps).
     * ``delay`` = −mean owd over users with a valid owd (ms); −1000 when no user has one.
     """
-    if reward_type == "utility":
-        fast = _few_users_utility(records)
-        if fast is not None:
-            return fast
     rate = _values(records, "gma", "dl::rate")
-    rate = np.where(np.isfinite(rate) & (rate > 0), rate, 0.0)
     owd = _values(records, "gma", "dl::owd")
+    if reward_type == "utility" and rate.size < _PAIRWISE_BLOCK and owd.size < _PAIRWISE_BLOCK:
+        return _few_users_utility(rate, owd)
+    rate = np.where(np.isfinite(rate) & (rate > 0), rate, 0.0)
     valid = np.isfinite(owd) & (owd >= 0)
     # np.add.reduce(x) / n is exactly what ndarray.mean() computes, without its Python-level dispatch (~2 µs)
     mean_rate = float(np.add.reduce(rate) / rate.size) if rate.size else 0.0
@@ -152,13 +150,10 @@ def _numpy_small_sum(values: list[float]) -> float:
     return 0.0 + total
 
 
-def _few_users_utility(records: Sequence[Mapping[str, Any]]) -> float | None:
-    """The ``utility`` reward with Python floats when fewer than 8 users report (numpy's per-call overhead is
-    most of the cost there); exactly :func:`get_reward`'s value. None: take the numpy path."""
-    rate = _values(records, "gma", "dl::rate")
-    owd = _values(records, "gma", "dl::owd")
-    if rate.size >= _PAIRWISE_BLOCK or owd.size >= _PAIRWISE_BLOCK:
-        return None
+def _few_users_utility(rate: np.ndarray, owd: np.ndarray) -> float:
+    """The ``utility`` reward of fewer than 8 users' rates and delays (as :func:`_values` reads them) with Python
+    floats, numpy's per-call overhead being most of the cost there: exactly the value of :func:`get_reward`'s
+    numpy path."""
     inf = math.inf
     rates = [v if 0.0 < v < inf else 0.0 for v in rate.tolist()]  # NaN, ±inf and v <= 0 count as 0
     mean_rate = _numpy_small_sum(rates) / len(rates) if rates else 0.0
