@@ -240,7 +240,7 @@ def _cell_records(cell: dict[str, list[float]], ts_ms: int, subscribed: tuple[st
             "name": name,
             "id": [1],
             "ts": ts_ms,
-            "value": [{"slice": _slice_ids(n)[:], "value": rounded[start:start + n]}],
+            "value": [{"slice": _id_list(0, n)[:], "value": rounded[start:start + n]}],
         })
         start += n
     return records
@@ -288,7 +288,7 @@ def build_records(
     split_keys = _SPLIT_KEYS[cfg.downlink]
     records = []
     if rows:
-        ids = _ordered_ids(cfg.num_users)
+        ids = _id_list(1, cfg.num_users)
         # one rounding and conversion for the whole table (no gather when every row is sent)
         values = round6(table if every_row else table[rows]).tolist()
         for i, row_values in zip(rows, values, strict=True):
@@ -299,21 +299,8 @@ def build_records(
     return records
 
 
-_IDS: dict[int, list[int]] = {}
-_SLICE_IDS: dict[int, list[int]] = {}
-
-
-def _slice_ids(num_slices: int) -> list[int]:
-    """``[0, ..., num_slices - 1]``, cached; every record gets its own copy."""
-    ids = _SLICE_IDS.get(num_slices)
-    if ids is None:
-        ids = _SLICE_IDS[num_slices] = list(range(num_slices))
-    return ids
-
-
-def _ordered_ids(num_users: int) -> list[int]:
-    """``[1, ..., num_users]``, cached; every record gets its own copy."""
-    ids = _IDS.get(num_users)
-    if ids is None:
-        ids = _IDS[num_users] = list(range(1, num_users + 1))
-    return ids
+@functools.lru_cache(maxsize=64)
+def _id_list(first: int, count: int) -> list[int]:
+    """``[first, ..., first + count - 1]``, cached (user ids from 1, slice ids from 0); callers copy it, every
+    record getting its own list."""
+    return list(range(first, first + count))

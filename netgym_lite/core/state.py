@@ -32,7 +32,6 @@ PKT_COLUMNS = 8  # one spare column pads a row to a cache line
 CACHE_LINE_BYTES = 64
 
 
-
 def cache_line_rows(rows: int, columns: int, dtype: type = np.int64) -> np.ndarray:
     """Zeros of shape ``(rows, columns)`` whose data starts on a cache-line boundary (numpy only guarantees 16
     bytes), so that a row of exactly one cache line never straddles two."""

@@ -88,6 +88,24 @@ def _ordered_ids(num_users: int) -> list[int]:
     return ids
 
 
+def _as_sent(rec: Mapping[str, Any], num_users: int) -> list | None:
+    """The record's values when it is what the simulator sends (ids 1..N in order, N values), else None."""
+    ids, values = rec.get("id"), rec.get("value")
+    if type(ids) is list and type(values) is list and len(values) == num_users and ids == _ordered_ids(num_users):
+        return values
+    return None
+
+
+def _converted(values: list, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``values`` as float64 of ``shape`` in one conversion, or None when that would not be exact: a None would
+    become NaN, so any NaN (None or a real NaN) and any odd shape take the caller's value-by-value path."""
+    try:
+        out = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return out if out.shape == shape and not np.isnan(out).any() else None
+
+
 def record_values(
     records: Sequence[Mapping[str, Any]], source: str, name: str, num_users: int, fill: float = -1.0
 ) -> np.ndarray:
@@ -98,21 +116,12 @@ def record_values(
     rec = find_record(records, source, name)
     if rec is None:
         return np.full(num_users, fill, dtype=np.float64)
-    ids, values = rec.get("id", ()), rec.get("value", ())
-    # Fast path: what the simulator sends, ids 1..N in order and N numbers. A None would become NaN here, so any
-    # NaN (None or a real NaN) and any odd shape take the general path below, which treats each value on its own.
-    if (
-        type(ids) is list
-        and type(values) is list
-        and len(values) == num_users
-        and ids == _ordered_ids(num_users)
-    ):
-        try:
-            out = np.array(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            out = None
-        if out is not None and out.shape == (num_users,) and not np.isnan(out).any():
+    plain = _as_sent(rec, num_users)
+    if plain is not None:
+        out = _converted(plain, (num_users,))
+        if out is not None:
             return out
+    ids, values = rec.get("id", ()), rec.get("value", ())
     out = np.full(num_users, fill, dtype=np.float64)
     for uid, v in zip(ids, values, strict=False):
         try:
@@ -132,22 +141,16 @@ def record_rows(
     One conversion for all rows when every record is what the simulator sends (ids 1..N in order, N numbers);
     otherwise row by row, with exactly :func:`record_values`' rules.
     """
-    ordered = _ordered_ids(num_users)
     rows = []
     for source, name in keys:
         rec = find_record(records, source, name)
-        if rec is None:
+        plain = None if rec is None else _as_sent(rec, num_users)
+        if plain is None:
             break
-        ids, values = rec.get("id"), rec.get("value")
-        if type(ids) is not list or type(values) is not list or len(values) != num_users or ids != ordered:
-            break
-        rows.append(values)
+        rows.append(plain)
     else:
-        try:
-            out = np.array(rows, dtype=np.float64)
-        except (TypeError, ValueError):
-            out = None
-        if out is not None and out.shape == (len(keys), num_users) and not np.isnan(out).any():
+        out = _converted(rows, (len(keys), num_users))
+        if out is not None:
             return out
     out = np.empty((len(keys), num_users), dtype=np.float64)
     for row, (source, name) in enumerate(keys):
