@@ -143,6 +143,7 @@ SECTION_KEYS: dict[str, frozenset[str]] = {
     "wifi": frozenset({
         "ap_share_same_band", "enable_rx_signal_based_handover", "backhaul_delay_ms",
         "standard", "channel_width_mhz", "spatial_streams", "rate_control", "max_ampdu_bytes", "ap_queue_packets",
+        "queue_discipline",
     }) | _INTERVAL_KEYS | _RADIO_KEYS,
     "lte": frozenset({"resource_block_num", "backhaul_delay_ms", "scheduler", "rlc_buffer_bytes",
                       "ue_tx_power_dbm", "enb_noise_figure_db"})
@@ -700,6 +701,7 @@ def _wifi(r: _Reader, interval: int, guard: int, packet_bytes: int) -> WifiConfi
         # at least one packet must fit into an A-MPDU
         max_ampdu_bytes=w.integer("max_ampdu_bytes", d.max_ampdu_bytes, lo=packet_bytes, hi=MAX_AMPDU_BYTES),
         ap_queue_packets=w.integer("ap_queue_packets", d.ap_queue_packets, lo=1),
+        queue_discipline=w.choice("queue_discipline", d.queue_discipline, ("fifo", "fq_codel")),
         backhaul_delay_ms=w.number("backhaul_delay_ms", d.backhaul_delay_ms, lo=0.0),
         ap_share_same_band=w.boolean("ap_share_same_band", d.ap_share_same_band),
         enable_rx_signal_based_handover=w.boolean("enable_rx_signal_based_handover",

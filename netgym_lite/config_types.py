@@ -155,6 +155,9 @@ class WifiConfig:
     # 500 packets per user: ns-3's default Wi-Fi MAC queue (500 packets); with it a saturated 14 Mbps
     # station sees ~400 ms of queueing, the figure ns-3 reports (shared/reference/ns3.md, layout A).
     ap_queue_packets: int = 500
+    # "fifo": one tail-drop FIFO of ap_queue_packets per user; "fq_codel": ns-3's Wi-Fi queues, FqCoDel per flow
+    # in front of one MAC queue of ap_queue_packets shared by the AP's users (models/fq_codel.py)
+    queue_discipline: str = "fifo"
     backhaul_delay_ms: float = 0.0
     ap_share_same_band: bool = False
     enable_rx_signal_based_handover: bool = False

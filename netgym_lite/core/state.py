@@ -28,7 +28,8 @@ PKT_LINK_SEQ = 3  # per-link sequence number (GMA's LSN)
 PKT_TCP_SEQ = 4  # -1 for UDP
 PKT_SIZE = 5  # payload bytes
 PKT_T_GMA_MS = 6  # float64 (the row read as float64, State.pkt_t_gma_ms): when the packet entered GMA
-PKT_COLUMNS = 8  # one spare column pads a row to a cache line
+PKT_T_QUEUE_NS = 7  # Wi-Fi "fq_codel" only (models/fq_codel.py): when the packet entered its current queue, ns
+PKT_COLUMNS = 8  # a row is one cache line
 CACHE_LINE_BYTES = 64
 
 
@@ -367,3 +368,5 @@ class State(NamedTuple):
     st_total_dropped: np.ndarray  # int64[U]
     # --- Wi-Fi rate control
     wifi_rc: np.ndarray  # float64[U, columns]: Minstrel-HT's per-station state (models/minstrel.py); [1, 1] if ideal
+    # --- Wi-Fi queue discipline "fq_codel": per-flow FqCoDel and MAC-queue state (models/fq_codel.py); [1, 1] if fifo
+    wifi_fq: np.ndarray  # float64[U + 1, fq_codel.FQ_COLUMNS]

@@ -22,7 +22,7 @@ from ..core.events import EV_WIFI_TXOP_END, schedule
 from ..core.jit import kernel
 from ..core.rng import STREAM_CONTENTION, uniform
 from ..core.state import MAX_AMPDU_MPDUS, PKT_SIZE, PKT_USER, minstrel_rate_control, uplink_data
-from . import minstrel
+from . import fq_codel, minstrel
 from .gma_reorder import gma_receive
 from .packets import free_packet, queue_peek, queue_pop, queue_push
 from .tcp_receiver import tcp_flush_ack
@@ -41,7 +41,10 @@ COLLISION_TAU = 2.0 / (CW_MIN + 2.0)
 
 @kernel(inline="always")
 def _backlogged(s, user: int) -> bool:
-    """A station competes for the channel when it has packets waiting and a usable rate."""
+    """A station competes for the channel when it has packets waiting (in the MAC queue, with "fq_codel") and a
+    usable rate."""
+    if fq_codel.enabled(s):
+        return fq_codel.mac_len(s, user) > 0 and s.wifi_rate_mbps[user] > 0.0
     return s.q_length[user, LINK_WIFI] > 0 and s.wifi_rate_mbps[user] > 0.0
 
 
@@ -72,7 +75,8 @@ def _in_txop(s, p, user: int) -> bool:
 def wifi_enqueue(s, p, t_ms: float, pid: int) -> None:
     """A packet reaches the AP: queue it (or drop it when the queue is full) and wake the channel."""
     user = s.pkt[pid, PKT_USER]
-    if s.q_length[user, LINK_WIFI] >= p.wifi_queue_packets:
+    fq = fq_codel.enabled(s)
+    if not fq and s.q_length[user, LINK_WIFI] >= p.wifi_queue_packets:
         s.st_drops[user, LINK_WIFI] += 1
         s.st_total_dropped[user] += 1
         free_packet(s, pid)
@@ -82,7 +86,10 @@ def wifi_enqueue(s, p, t_ms: float, pid: int) -> None:
         floor = _min_backlogged_served(s, p, channel, user)
         if floor > s.wifi_served_bytes[user]:
             s.wifi_served_bytes[user] = floor
-    queue_push(s, user, LINK_WIFI, pid)
+    if fq:
+        fq_codel.enqueue(s, p, t_ms, pid)
+    else:
+        queue_push(s, user, LINK_WIFI, pid)
     if not s.wifi_busy[channel]:
         wifi_try_start(s, p, t_ms, channel)
 
@@ -92,6 +99,10 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
     """If the channel is idle and someone is backlogged, start a TXOP for the most deserving station."""
     if s.wifi_busy[channel]:
         return
+    fq = fq_codel.enabled(s)
+    if fq:
+        fq_codel.expire(s, p, t_ms, channel)
+    fcfs = fq and not uplink_data(p)  # the AP serves the station whose oldest MPDU is oldest (ns-3's FCFS)
     chosen = -1
     for user in range(p.num_users):
         if not _backlogged(s, user):
@@ -100,9 +111,14 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
             continue
         if p.handover and _in_txop(s, p, user):
             continue  # handed over mid-TXOP: its queue is still being served on the old AP's channel
-        if chosen < 0 or s.user_prio[user] > s.user_prio[chosen] or (
-                s.user_prio[user] == s.user_prio[chosen] and s.wifi_served_bytes[user] < s.wifi_served_bytes[chosen]):
-            chosen = user  # high-priority flows first (dynamic flow prioritisation), then byte-fair
+        if chosen < 0 or s.user_prio[user] > s.user_prio[chosen]:
+            chosen = user  # high-priority flows first (dynamic flow prioritisation)
+        elif s.user_prio[user] == s.user_prio[chosen]:
+            if fcfs:
+                if fq_codel.head_age_key(s, user) < fq_codel.head_age_key(s, chosen):
+                    chosen = user
+            elif s.wifi_served_bytes[user] < s.wifi_served_bytes[chosen]:
+                chosen = user  # byte-fair
     if chosen < 0:
         return
     if minstrel_rate_control(p):  # the station's learned rate
@@ -114,7 +130,7 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
     npkts = 0
     nbytes = 0
     air_bytes = 0.0
-    qlen = s.q_length[chosen, LINK_WIFI]
+    qlen = fq_codel.mac_len(s, chosen) if fq else s.q_length[chosen, LINK_WIFI]
     while npkts < qlen and npkts < MAX_AMPDU_MPDUS:
         size = s.pkt[queue_peek(s, chosen, LINK_WIFI, npkts), PKT_SIZE]
         if npkts > 0 and air_bytes + size + MPDU_OVERHEAD_BYTES > limit:
@@ -193,8 +209,14 @@ def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     if not s.wifi_txop_collided[channel]:
         if not uplink_data(p) and not minstrel_rate_control(p):
             s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
-        for _ in range(delivered):
-            gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
+        if fq_codel.enabled(s):
+            nbytes = s.q_nbytes[user, LINK_WIFI]
+            for _ in range(delivered):
+                gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
+            fq_codel.delivered(s, p, t_ms, user, delivered, nbytes - s.q_nbytes[user, LINK_WIFI])
+        else:
+            for _ in range(delivered):
+                gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
         tcp_flush_ack(s, p, t_ms, user)
     wifi_try_start(s, p, t_ms, channel)
     now_on = p.ap_channel[s.wifi_ap[user]]

@@ -133,6 +133,8 @@ def _validate(cfg: ScenarioConfig, duration_ms: float, warmup_ms: float) -> None
         raise field_error(ConfigError, "downlink", cfg.downlink, "True (the reference is downlink only)")
     if cfg.wifi.rate_control != "ideal":
         raise field_error(ConfigError, "wifi.rate_control", cfg.wifi.rate_control, "'ideal'")
+    if cfg.wifi.queue_discipline != "fifo":
+        raise field_error(ConfigError, "wifi.queue_discipline", cfg.wifi.queue_discipline, "'fifo'")
     if not len(cfg.wifi_ap_locations) or not len(cfg.lte_enb_locations):  # (the NR link needs both, too)
         raise field_error(ConfigError, "wifi_ap_locations/lte_enb_locations", "empty", "at least one each")
     if cfg.num_users < 1:
