@@ -229,19 +229,12 @@ def _capacities(cfg: ScenarioConfig, p: Params) -> tuple[int, int, int]:
     """(queue ring size, packet pool size, event heap size) bounding everything a run can hold."""
     lte_pkts = cfg.lte.rlc_buffer_bytes // int(p.user_packet_bytes.min()) + 2
     nr_pkts = cfg.nr.rlc_buffer_bytes // int(p.user_packet_bytes.min()) + 2 if p.num_gnbs else 0
+    qcap = max(p.wifi_queue_packets, lte_pkts, nr_pkts) + 1
     tcp_users = int(np.count_nonzero(p.user_transport != TRANSPORT_UDP))
-    if cfg.wifi.queue_discipline == "fq_codel":
-        # a user's Wi-Fi ring may hold its queue disc's whole limit plus the MAC queue; the packets of one queue
-        # disc (the AP's, or with uplink data each station's) are bounded together
-        wifi_pkts = fq_codel.FQ_LIMIT_PACKETS + p.wifi_queue_packets + 1
-        queue_discs = p.num_users if not cfg.downlink else max(p.num_aps, 1)
-        qcap = max(wifi_pkts, lte_pkts, nr_pkts) + 1
-        udp_per_user = lte_pkts + nr_pkts + 4096
-        pool = tcp_users * 2 * TCP_WINDOW + (p.num_users - tcp_users) * udp_per_user + queue_discs * wifi_pkts
-    else:
-        qcap = max(p.wifi_queue_packets, lte_pkts, nr_pkts) + 1
-        udp_per_user = p.wifi_queue_packets + lte_pkts + nr_pkts + 4096
-        pool = tcp_users * 2 * TCP_WINDOW + (p.num_users - tcp_users) * udp_per_user
+    udp_per_user = p.wifi_queue_packets + lte_pkts + nr_pkts + 4096
+    pool = tcp_users * 2 * TCP_WINDOW + (p.num_users - tcp_users) * udp_per_user
+    if cfg.wifi.queue_discipline == "fq_codel":  # each queue disc (the AP's; each station's with uplink data)
+        pool += (max(p.num_aps, 1) if cfg.downlink else p.num_users) * (fq_codel.FQ_LIMIT_PACKETS + 1)
     heap = pool + p.num_users * (TCP_WINDOW + 8) + 64
     return qcap, pool, heap
 
@@ -326,7 +319,8 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
         wifi_rc=(minstrel.initial_state(n, p.wifi_rc_table, p.wifi_rates_mbps.shape[0], seed) if minstrel_rate_control(p)
                  else z((1, 1))),
-        wifi_fq=fq_codel.initial_state(n, cfg.wifi.queue_discipline == "fq_codel"),
+        **dict(zip(("wifi_fq", "wifi_fq_buf"), fq_codel.initial_state(n, cfg.wifi.queue_discipline == "fq_codel"),
+                   strict=True)),
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
         lte_tti_metric=z(n),
         lte_rr_clock=z(1, np.int64),

@@ -39,10 +39,9 @@ def _kernel_queues(sim: Simulation) -> tuple[list[list[int]], list[list[int]]]:
     s = sim.state
     mac, flow = [], []
     for user in range(sim.num_users):
-        ids = [int(s.q_buf[user, 0, (s.q_head[user, 0] + k) % s.q_buf.shape[2]]) for k in range(s.q_length[user, 0])]
-        k = fq_codel.mac_len(sim.state_ref, user)
-        mac.append(ids[:k])
-        flow.append(ids[k:])
+        mac.append([int(s.q_buf[user, 0, (s.q_head[user, 0] + k) % s.q_buf.shape[2]]) for k in range(s.q_length[user, 0])])
+        head, length = int(s.wifi_fq[user, fq_codel.FQ_HEAD]), int(s.wifi_fq[user, fq_codel.FQ_LEN])
+        flow.append([int(s.wifi_fq_buf[user, (head + k) % s.wifi_fq_buf.shape[1]]) for k in range(length)])
     return mac, flow
 
 
@@ -62,6 +61,17 @@ OPS = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=OPS, sizes=st.lists(st.integers(60, 2300), min_size=1, max_size=7))
 def test_kernels_follow_the_reference_packet_for_packet(ops, sizes) -> None:
+    replay(ops, sizes)
+
+
+def test_an_overflowing_queue_disc_trims_its_fattest_flow_like_the_reference() -> None:
+    # 12,000 packets at once: over the 10,240 limit, user 0's flow (the fattest) loses 64 head packets at a time
+    ref = replay([("burst", 0, 40, 0.0)] * 3 + [("burst", 1, 5, 1.0), ("transmit", 0, 12, 2.0)], [1400])
+    assert len(ref.dropped) >= 64 and {i.user for i in ref.dropped} == {0}
+
+
+def replay(ops: list[tuple[str, int, int, float]], sizes: list[int]) -> FqCoDelMac:
+    """Drive the kernels and the reference through the same operations, comparing them after each."""
     cell = wifi_cell([10.0, 20.0, 30.0], 1.0, "ideal")  # USERS users of one AP: one queue disc, one MAC queue
     cell["wifi"] = {**cell["wifi"], "queue_discipline": "fq_codel", "ap_queue_packets": MAC_LIMIT}
     sim = Simulation(load_config(**cell), seed=1)
@@ -81,15 +91,13 @@ def test_kernels_follow_the_reference_packet_for_packet(ops, sizes) -> None:
                 ref.arrive(item, t_ms)
                 fq_codel.enqueue(s, p, t_ms, pid)
         elif kind == "transmit":
-            count = min(amount, fq_codel.mac_len(s, user))
-            nbytes = 0
+            count = min(amount, int(sim.state.q_length[user, 0]))
             for item in ref.transmitted(user, count, t_ms) if count else []:
                 pid = queue_pop(s, user, 0)
                 assert pid == item.pid
-                nbytes += item.size
                 free_packet(s, pid)
             if count:
-                fq_codel.delivered(s, p, t_ms, user, count, nbytes)
+                fq_codel.fill_mac_queue(s, p, t_ms, user)
         else:
             ref.expire(t_ms)
             fq_codel.expire(s, p, t_ms, 0)
@@ -103,6 +111,7 @@ def test_kernels_follow_the_reference_packet_for_packet(ops, sizes) -> None:
         drops = np.bincount([i.user for i in ref.dropped], minlength=USERS)
         np.testing.assert_array_equal(sim.state.st_drops[:, 0], drops)
         assert [f.count for f in ref.flows] == list(sim.state.wifi_fq[:USERS, fq_codel.CD_COUNT].astype(int))
+    return ref
 
 
 def test_codel_drops_on_its_control_law_when_the_sojourn_stays_above_the_target() -> None:
@@ -120,7 +129,7 @@ def test_codel_drops_on_its_control_law_when_the_sojourn_stays_above_the_target(
         if i % 2:
             before = sim.state.st_drops[0, 0]
             free_packet(s, queue_pop(s, 0, 0))
-            fq_codel.delivered(s, p, float(i), 0, 1, 1500)
+            fq_codel.fill_mac_queue(s, p, float(i), 0)
             drop_times += [i] * int(sim.state.st_drops[0, 0] - before)
     assert drop_times == [113, 213, 285, 343, 393]
     assert sim.state.wifi_fq[0, fq_codel.CD_COUNT] == 5

@@ -369,4 +369,5 @@ class State(NamedTuple):
     # --- Wi-Fi rate control
     wifi_rc: np.ndarray  # float64[U, columns]: Minstrel-HT's per-station state (models/minstrel.py); [1, 1] if ideal
     # --- Wi-Fi queue discipline "fq_codel": per-flow FqCoDel and MAC-queue state (models/fq_codel.py); [1, 1] if fifo
-    wifi_fq: np.ndarray  # float64[U + 1, fq_codel.FQ_COLUMNS]
+    wifi_fq: np.ndarray  # float64[U + 1, fq_codel.FQ_COLUMNS]: per-flow DRR and CoDel state; row U: list clock
+    wifi_fq_buf: np.ndarray  # int64[U, FQ_LIMIT_PACKETS + 2]: each user's FqCoDel flow, a ring of packet ids

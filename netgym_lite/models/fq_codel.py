@@ -11,10 +11,11 @@ CoDel (RFC 8289, ns-3's CoDelQueueDisc): at each dequeue, once a flow's sojourn 
 (target) for 100 ms (interval) with at least 1,500 bytes left queued, drop the head and enter the dropping state;
 drop again at intervals of interval / sqrt(count) while the sojourn stays above the target.
 
-Here the flow of a user is its Wi-Fi ring (``State.q_buf[user, 0]``), split in two: the first
-``wifi_fq[user, FQ_MAC_LEN]`` packets are in the MAC queue, the rest wait in the user's FqCoDel flow. The MAC
-queue is the AP's (downlink: every user associated with it) or the station's own (uplink data). Each packet's
-time of entering its current queue is in its row (``PKT_T_QUEUE_NS``). Flows are the users (ns-3 hashes 5-tuples
+Here a user's FqCoDel flow is its ring ``State.wifi_fq_buf[user]`` (head, length and bytes in its
+``State.wifi_fq`` row), and its packets in the MAC queue are its Wi-Fi ring ``State.q_buf[user, 0]``, the very
+queue the "fifo" discipline uses (so the TXOP code reads the same ring either way). The MAC queue's limit holds
+for the AP (downlink: every user associated with it) or the station (uplink data). Each packet's time of entering
+its current queue is in its row (``PKT_T_QUEUE_NS``). Flows are the users (ns-3 hashes 5-tuples
 into 1,024 buckets; a collision, which this omits, would merge two users' flows). The DRR lists keep their order
 by stamps from a per-simulation clock (``wifi_fq[num_users, 0]``).
 """
@@ -40,8 +41,9 @@ CODEL_MIN_BYTES = 1500
 MAC_MAX_DELAY_MS = 500.0
 
 # columns of State.wifi_fq (float64[users + 1, FQ_COLUMNS]; [1, 1] when the discipline is "fifo")
-FQ_MAC_LEN = 0  # packets of the user's ring in the MAC queue (its head)
-FQ_MAC_BYTES = 1
+FQ_HEAD = 0  # the flow's ring (wifi_fq_buf[user]): head position, packets, bytes
+FQ_LEN = 1
+FQ_BYTES = 11
 FQ_STATUS = 2  # the flow's DRR list: INACTIVE / NEW_FLOW / OLD_FLOW
 FQ_ORDER = 3  # its stamp in that list (the smallest is the head)
 FQ_DEFICIT = 4  # DRR deficit, bytes
@@ -50,30 +52,25 @@ CD_DROP_NEXT = 6
 CD_COUNT = 7
 CD_LAST_COUNT = 8
 CD_DROPPING = 9
-FQ_COLUMNS = 10
+FQ_COLUMNS = 12
 INACTIVE, NEW_FLOW, OLD_FLOW = 0.0, 1.0, 2.0
 UNSET = -1.0
 
 
-def initial_state(num_users: int, enabled: bool) -> np.ndarray:
-    """``State.wifi_fq`` at t = 0: every flow inactive and empty (a [1, 1] placeholder when not enabled)."""
+def initial_state(num_users: int, enabled: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``State.wifi_fq`` and ``State.wifi_fq_buf`` at t = 0: every flow inactive and empty ([1, 1] placeholders
+    when not enabled)."""
     if not enabled:
-        return np.zeros((1, 1))
+        return np.zeros((1, 1)), np.zeros((1, 1), np.int64)
     fq = np.zeros((num_users + 1, FQ_COLUMNS))
     fq[:num_users, CD_FIRST_ABOVE] = UNSET
-    return fq
+    return fq, np.zeros((num_users, FQ_LIMIT_PACKETS + 2), np.int64)
 
 
 @kernel(inline="always")
 def enabled(s) -> bool:
     """Whether the scenario's Wi-Fi queue discipline is "fq_codel" (told by the shape of ``State.wifi_fq``)."""
     return s.wifi_fq.shape[1] == FQ_COLUMNS
-
-
-@kernel(inline="always")
-def mac_len(s, user: int) -> int:
-    """Packets of the user's Wi-Fi ring in the MAC queue (those an A-MPDU may carry)."""
-    return int(s.wifi_fq[user, FQ_MAC_LEN])
 
 
 @kernel(inline="always")
@@ -96,35 +93,30 @@ def _now_ns(t_ms: float) -> int:
     return int(round(t_ms * 1e6))
 
 
-@kernel
-def _drop_queued(s, user: int, k: int) -> None:
-    """Drop the k-th packet of the user's Wi-Fi ring (the head of its FqCoDel flow, behind the k in the MAC queue):
-    the MAC packets move up one place."""
-    cap = s.q_buf.shape[2]
-    head = s.q_head[user, LINK_WIFI]
-    pid = s.q_buf[user, LINK_WIFI, ring_index(head + k, cap)]
-    for i in range(k, 0, -1):
-        s.q_buf[user, LINK_WIFI, ring_index(head + i, cap)] = s.q_buf[user, LINK_WIFI, ring_index(head + i - 1, cap)]
-    s.q_head[user, LINK_WIFI] = ring_index(head + 1, cap)
-    s.q_length[user, LINK_WIFI] -= 1
-    s.q_nbytes[user, LINK_WIFI] -= s.pkt[pid, PKT_SIZE]
-    s.st_drops[user, LINK_WIFI] += 1
-    s.st_total_dropped[user] += 1
-    free_packet(s, pid)
-
-
 @kernel(inline="always")
 def _flow_head(s, user: int) -> int:
     """The packet at the head of the user's FqCoDel flow, or -1."""
-    k = mac_len(s, user)
-    if s.q_length[user, LINK_WIFI] <= k:
+    if s.wifi_fq[user, FQ_LEN] == 0.0:
         return -1
-    return s.q_buf[user, LINK_WIFI, ring_index(s.q_head[user, LINK_WIFI] + k, s.q_buf.shape[2])]
+    return s.wifi_fq_buf[user, int(s.wifi_fq[user, FQ_HEAD])]
 
 
 @kernel(inline="always")
-def _flow_bytes(s, user: int) -> int:
-    return s.q_nbytes[user, LINK_WIFI] - int(s.wifi_fq[user, FQ_MAC_BYTES])
+def _flow_pop(s, user: int) -> int:
+    """Take the head packet of the user's (non-empty) flow."""
+    row = s.wifi_fq[user]
+    pid = s.wifi_fq_buf[user, int(row[FQ_HEAD])]
+    row[FQ_HEAD] = ring_index(int(row[FQ_HEAD]) + 1, s.wifi_fq_buf.shape[1])
+    row[FQ_LEN] -= 1.0
+    row[FQ_BYTES] -= s.pkt[pid, PKT_SIZE]
+    return pid
+
+
+@kernel(inline="always")
+def _drop(s, user: int, pid: int) -> None:
+    s.st_drops[user, LINK_WIFI] += 1
+    s.st_total_dropped[user] += 1
+    free_packet(s, pid)
 
 
 @kernel
@@ -135,7 +127,7 @@ def _ok_to_drop(s, user: int, pid: int, t_ms: float) -> bool:
         row[CD_FIRST_ABOVE] = UNSET
         return False
     sojourn_ms = t_ms - s.pkt[pid, PKT_T_QUEUE_NS] / 1e6
-    if sojourn_ms < CODEL_TARGET_MS or _flow_bytes(s, user) - s.pkt[pid, PKT_SIZE] < CODEL_MIN_BYTES:
+    if sojourn_ms < CODEL_TARGET_MS or row[FQ_BYTES] - s.pkt[pid, PKT_SIZE] < CODEL_MIN_BYTES:
         row[CD_FIRST_ABOVE] = UNSET
         return False
     if row[CD_FIRST_ABOVE] == UNSET:
@@ -149,7 +141,6 @@ def _codel_dequeue(s, user: int, t_ms: float) -> int:
     """CoDel's dequeue on the user's flow: the packet that moves to the MAC queue (-1 if the flow ran empty);
     drops the heads CoDel's control law asks for on the way (ns-3's CoDelQueueDisc::DoDequeue, without ECN)."""
     row = s.wifi_fq[user]
-    k = mac_len(s, user)
     pid = _flow_head(s, user)
     if pid < 0:
         row[CD_DROPPING] = 0.0
@@ -161,14 +152,14 @@ def _codel_dequeue(s, user: int, t_ms: float) -> int:
         elif t_ms >= row[CD_DROP_NEXT]:
             while row[CD_DROPPING] != 0.0 and t_ms >= row[CD_DROP_NEXT]:
                 row[CD_COUNT] += 1.0
-                _drop_queued(s, user, k)
+                _drop(s, user, _flow_pop(s, user))
                 pid = _flow_head(s, user)
                 if not _ok_to_drop(s, user, pid, t_ms):
                     row[CD_DROPPING] = 0.0
                 else:
                     row[CD_DROP_NEXT] += CODEL_INTERVAL_MS / math.sqrt(row[CD_COUNT])
     elif ok:
-        _drop_queued(s, user, k)
+        _drop(s, user, _flow_pop(s, user))
         pid = _flow_head(s, user)
         _ok_to_drop(s, user, pid, t_ms)
         row[CD_DROPPING] = 1.0
@@ -180,23 +171,28 @@ def _codel_dequeue(s, user: int, t_ms: float) -> int:
             row[CD_COUNT] = 1.0
         row[CD_LAST_COUNT] = row[CD_COUNT]
         row[CD_DROP_NEXT] = t_ms + CODEL_INTERVAL_MS / math.sqrt(row[CD_COUNT])
-    if pid >= 0:
-        row[FQ_MAC_LEN] += 1.0
-        row[FQ_MAC_BYTES] += s.pkt[pid, PKT_SIZE]
+    if pid >= 0:  # on to the MAC queue
+        _flow_pop(s, user)
         s.pkt[pid, PKT_T_QUEUE_NS] = _now_ns(t_ms)
+        queue_push(s, user, LINK_WIFI, pid)
     return pid
 
 
 @kernel(inline="always")
-def _list_head(s, p, member: int, status: float) -> int:
-    """The flow at the head of a DRR list (``status``) of the member's queue disc, or -1."""
-    best = -1
+def _list_heads(s, p, member: int) -> tuple[int, int]:
+    """The flows at the heads of the new and the old DRR list of the member's queue disc (-1: empty list)."""
+    new_head = -1
+    old_head = -1
     for user in range(p.num_users):
-        if s.wifi_fq[user, FQ_STATUS] != status or not _shares_mac_queue(s, p, member, user):
+        status = s.wifi_fq[user, FQ_STATUS]
+        if status == INACTIVE or not _shares_mac_queue(s, p, member, user):
             continue
-        if best < 0 or s.wifi_fq[user, FQ_ORDER] < s.wifi_fq[best, FQ_ORDER]:
-            best = user
-    return best
+        if status == NEW_FLOW:
+            if new_head < 0 or s.wifi_fq[user, FQ_ORDER] < s.wifi_fq[new_head, FQ_ORDER]:
+                new_head = user
+        elif old_head < 0 or s.wifi_fq[user, FQ_ORDER] < s.wifi_fq[old_head, FQ_ORDER]:
+            old_head = user
+    return new_head, old_head
 
 
 @kernel
@@ -204,20 +200,15 @@ def _drr_dequeue(s, p, member: int, t_ms: float) -> bool:
     """FqCoDel's dequeue (ns-3's FqCoDelQueueDisc::DoDequeue): new flows first, then old ones, each served while
     its deficit lasts; one packet moves to the MAC queue. False when every flow is empty."""
     while True:
-        flow = _list_head(s, p, member, NEW_FLOW)
-        while flow >= 0 and s.wifi_fq[flow, FQ_DEFICIT] <= 0.0:
+        new_head, old_head = _list_heads(s, p, member)
+        flow = new_head if new_head >= 0 else old_head
+        if flow < 0:
+            return False
+        if s.wifi_fq[flow, FQ_DEFICIT] <= 0.0:  # its turn is used up: more credit, to the old list's tail
             s.wifi_fq[flow, FQ_DEFICIT] += FQ_QUANTUM_BYTES
             s.wifi_fq[flow, FQ_STATUS] = OLD_FLOW
             _stamp(s, p, flow)
-            flow = _list_head(s, p, member, NEW_FLOW)
-        if flow < 0:
-            flow = _list_head(s, p, member, OLD_FLOW)
-            while flow >= 0 and s.wifi_fq[flow, FQ_DEFICIT] <= 0.0:
-                s.wifi_fq[flow, FQ_DEFICIT] += FQ_QUANTUM_BYTES
-                _stamp(s, p, flow)
-                flow = _list_head(s, p, member, OLD_FLOW)
-        if flow < 0:
-            return False
+            continue
         was_new = s.wifi_fq[flow, FQ_STATUS] == NEW_FLOW
         pid = _codel_dequeue(s, flow, t_ms)
         if pid >= 0:
@@ -236,7 +227,7 @@ def fill_mac_queue(s, p, t_ms: float, member: int) -> None:
     in_mac = 0
     for user in range(p.num_users):
         if _shares_mac_queue(s, p, member, user):
-            in_mac += mac_len(s, user)
+            in_mac += s.q_length[user, LINK_WIFI]
     while in_mac < p.wifi_queue_packets and _drr_dequeue(s, p, member, t_ms):
         in_mac += 1
 
@@ -246,23 +237,22 @@ def _overflow_drop(s, p, member: int) -> None:
     """Above the limit: the fattest flow loses packets from its head, up to 64 or half of its bytes
     (ns-3's FqCoDelQueueDisc::FqCoDelDrop)."""
     fat = -1
-    fat_bytes = 0
+    fat_bytes = 0.0
     for user in range(p.num_users):
-        if _shares_mac_queue(s, p, member, user) and _flow_bytes(s, user) > fat_bytes:
-            fat, fat_bytes = user, _flow_bytes(s, user)
+        if _shares_mac_queue(s, p, member, user) and s.wifi_fq[user, FQ_BYTES] > fat_bytes:
+            fat, fat_bytes = user, s.wifi_fq[user, FQ_BYTES]
     if fat < 0:
         return
+    threshold = int(fat_bytes) // 2
     dropped_bytes = 0
     count = 0
-    while True:
-        pid = _flow_head(s, fat)
-        if pid < 0:
-            return
+    while s.wifi_fq[fat, FQ_LEN] > 0.0:
+        pid = _flow_pop(s, fat)
         dropped_bytes += s.pkt[pid, PKT_SIZE]
-        _drop_queued(s, fat, mac_len(s, fat))
+        _drop(s, fat, pid)
         count += 1
-        if count >= FQ_DROP_BATCH or dropped_bytes >= fat_bytes // 2:
-            return
+        if count >= FQ_DROP_BATCH or dropped_bytes >= threshold:
+            break
 
 
 @kernel
@@ -276,14 +266,20 @@ def enqueue(s, p, t_ms: float, pid: int) -> None:
         row[FQ_DEFICIT] = FQ_QUANTUM_BYTES
         _stamp(s, p, user)
     s.pkt[pid, PKT_T_QUEUE_NS] = _now_ns(t_ms)
-    queue_push(s, user, LINK_WIFI, pid)
-    queued = 0
-    for other in range(p.num_users):
-        if _shares_mac_queue(s, p, user, other):
-            queued += s.q_length[other, LINK_WIFI] - mac_len(s, other)
-    if queued > FQ_LIMIT_PACKETS:
-        _overflow_drop(s, p, user)
-    fill_mac_queue(s, p, t_ms, user)
+    s.wifi_fq_buf[user, ring_index(int(row[FQ_HEAD] + row[FQ_LEN]), s.wifi_fq_buf.shape[1])] = pid
+    row[FQ_LEN] += 1.0
+    row[FQ_BYTES] += s.pkt[pid, PKT_SIZE]
+    if s.pkt_free.shape[0] - s.pkt_counters[0] > FQ_LIMIT_PACKETS:  # (fewer packets exist: no need to count)
+        queued = 0.0
+        for other in range(p.num_users):
+            if _shares_mac_queue(s, p, user, other):
+                queued += s.wifi_fq[other, FQ_LEN]
+        if queued > FQ_LIMIT_PACKETS:
+            _overflow_drop(s, p, user)
+    if p.handover or row[FQ_LEN] == 1.0:
+        # (a flow that held packets means a full MAC queue: every departure refills it at once; a handover moves
+        # MAC packets between APs, so there the count decides)
+        fill_mac_queue(s, p, t_ms, user)
 
 
 @kernel(inline="always")
@@ -302,16 +298,11 @@ def expire(s, p, t_ms: float, channel: int) -> None:
         if s.wifi_ap[user] < 0 or p.ap_channel[s.wifi_ap[user]] != channel or _on_air(s, p, user):
             continue
         dropped = False
-        while mac_len(s, user) > 0:
+        while s.q_length[user, LINK_WIFI] > 0:
             pid = s.q_buf[user, LINK_WIFI, s.q_head[user, LINK_WIFI]]
             if t_ms - s.pkt[pid, PKT_T_QUEUE_NS] / 1e6 <= MAC_MAX_DELAY_MS:
                 break
-            queue_pop(s, user, LINK_WIFI)
-            s.wifi_fq[user, FQ_MAC_LEN] -= 1.0
-            s.wifi_fq[user, FQ_MAC_BYTES] -= s.pkt[pid, PKT_SIZE]
-            s.st_drops[user, LINK_WIFI] += 1
-            s.st_total_dropped[user] += 1
-            free_packet(s, pid)
+            _drop(s, user, queue_pop(s, user, LINK_WIFI))
             dropped = True
         if dropped:
             fill_mac_queue(s, p, t_ms, user)
@@ -323,15 +314,6 @@ def head_age_key(s, user: int) -> int:
     return s.pkt[s.q_buf[user, LINK_WIFI, s.q_head[user, LINK_WIFI]], PKT_T_QUEUE_NS]
 
 
-@kernel
-def delivered(s, p, t_ms: float, user: int, npkts: int, nbytes: int) -> None:
-    """``npkts`` MPDUs (``nbytes``) left the head of the user's MAC queue (acknowledged): refill from the flows."""
-    s.wifi_fq[user, FQ_MAC_LEN] -= npkts
-    s.wifi_fq[user, FQ_MAC_BYTES] -= nbytes
-    fill_mac_queue(s, p, t_ms, user)
-
-
 def mac_queue_share(wifi_fq: np.ndarray, q_length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(packets in the MAC queue, packets in FqCoDel) per user, from the arrays (for tests and diagnostics)."""
-    mac = wifi_fq[:-1, FQ_MAC_LEN].astype(np.int64)
-    return mac, q_length[:, LINK_WIFI] - mac
+    return q_length[:, LINK_WIFI].copy(), wifi_fq[:-1, FQ_LEN].astype(np.int64)

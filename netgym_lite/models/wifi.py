@@ -43,8 +43,6 @@ COLLISION_TAU = 2.0 / (CW_MIN + 2.0)
 def _backlogged(s, user: int) -> bool:
     """A station competes for the channel when it has packets waiting (in the MAC queue, with "fq_codel") and a
     usable rate."""
-    if fq_codel.enabled(s):
-        return fq_codel.mac_len(s, user) > 0 and s.wifi_rate_mbps[user] > 0.0
     return s.q_length[user, LINK_WIFI] > 0 and s.wifi_rate_mbps[user] > 0.0
 
 
@@ -130,7 +128,7 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
     npkts = 0
     nbytes = 0
     air_bytes = 0.0
-    qlen = fq_codel.mac_len(s, chosen) if fq else s.q_length[chosen, LINK_WIFI]
+    qlen = s.q_length[chosen, LINK_WIFI]
     while npkts < qlen and npkts < MAX_AMPDU_MPDUS:
         size = s.pkt[queue_peek(s, chosen, LINK_WIFI, npkts), PKT_SIZE]
         if npkts > 0 and air_bytes + size + MPDU_OVERHEAD_BYTES > limit:
@@ -209,14 +207,10 @@ def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     if not s.wifi_txop_collided[channel]:
         if not uplink_data(p) and not minstrel_rate_control(p):
             s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
-        if fq_codel.enabled(s):
-            nbytes = s.q_nbytes[user, LINK_WIFI]
-            for _ in range(delivered):
-                gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
-            fq_codel.delivered(s, p, t_ms, user, delivered, nbytes - s.q_nbytes[user, LINK_WIFI])
-        else:
-            for _ in range(delivered):
-                gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
+        for _ in range(delivered):
+            gma_receive(s, p, t_ms, queue_pop(s, user, LINK_WIFI))
+        if fq_codel.enabled(s):  # room in the MAC queue: the queue disc refills it
+            fq_codel.fill_mac_queue(s, p, t_ms, user)
         tcp_flush_ack(s, p, t_ms, user)
     wifi_try_start(s, p, t_ms, channel)
     now_on = p.ap_channel[s.wifi_ap[user]]
