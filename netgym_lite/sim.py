@@ -316,7 +316,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
         q_nbytes=z((n, nl), np.int64), q_lte_head_left=z(n, np.int64),
         wifi_busy=z(p.num_channels, np.bool_), wifi_txop_user=z(p.num_channels, np.int64),
         wifi_txop_npkts=z(p.num_channels, np.int64), wifi_txop_bytes=z(p.num_channels, np.int64),
-        wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n),
+        wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n), wifi_dcf_stage=z(n, np.int64),
         wifi_rc=(minstrel.initial_state(n, p.wifi_rc_table, p.wifi_rates_mbps.shape[0], seed) if minstrel_rate_control(p)
                  else z((1, 1))),
         **dict(zip(("wifi_fq", "wifi_fq_buf"), fq_codel.initial_state(n, cfg.wifi.queue_discipline == "fq_codel"),

@@ -153,6 +153,34 @@ def test_wifi_stations_share_by_channel_access_not_by_bytes() -> None:
     assert ul[0] / ul[1] > 1.5
 
 
+def test_a_station_that_failed_backs_off_and_wins_the_channel_less_often() -> None:
+    """DCF per station: stage 0 sends in a slot with τ = 2/17, stage 3 (after three failures) with 2/129. Drawn
+    from the kernel: the winner ∝ τ, and the winner collides when the other's backoff ends in the same slot."""
+    from netgym_lite.models import wifi
+    from netgym_lite.models.packets import alloc_packet, queue_push
+
+    sim = Simulation(load_config(downlink_traffic=False, **one_ap([(10.0, 0.0), (10.0, 0.0)], 1.0)))
+    s, p = sim.state_ref, sim.params_ref
+    for user in (0, 1):  # one packet queued at each station: both contend
+        queue_push(s, user, 0, alloc_packet(s, user, 0, 0, -1, 1400, 0.0))
+    taus = [wifi.dcf_tau(0), wifi.dcf_tau(3)]
+    assert taus == [2 / 17, 2 / 129] and wifi.dcf_tau(9) == 2 / 1025  # the window stops at CWmax = 1023
+    draws = 6000
+    wins = np.zeros(2)
+    collisions = np.zeros(2)
+    for _ in range(draws):
+        sim.state.wifi_dcf_stage[:] = (0, 3)
+        winner, collided = wifi._dcf_contend(s, p, 0)
+        wins[winner] += 1
+        collisions[winner] += collided
+        if collided:  # the other station collided too: one stage up
+            assert sim.state.wifi_dcf_stage[1 - winner] == (1, 4)[1 - winner]
+    share = taus[0] / sum(taus)
+    assert wins[0] / draws == pytest.approx(share, abs=4 * np.sqrt(share * (1 - share) / draws))
+    assert collisions[0] / wins[0] == pytest.approx(taus[1], abs=0.01)
+    assert collisions[1] / wins[1] == pytest.approx(taus[0], abs=0.05)
+
+
 # ------------------------------------------------------------------------------------------------ LTE
 def test_lte_uplink_capacity_follows_the_ue_power_and_pays_the_grant_delay() -> None:
     far = [(150.0, 0.0), (170.0, 0.0), (190.0, 0.0), (210.0, 0.0)]

@@ -371,3 +371,5 @@ class State(NamedTuple):
     # --- Wi-Fi queue discipline "fq_codel": per-flow FqCoDel and MAC-queue state (models/fq_codel.py); [1, 1] if fifo
     wifi_fq: np.ndarray  # float64[U + 1, fq_codel.FQ_COLUMNS]: per-flow DRR and CoDel state; row U: list clock
     wifi_fq_buf: np.ndarray  # int64[U, FQ_LIMIT_PACKETS + 2]: each user's FqCoDel flow, a ring of packet ids
+    # --- Wi-Fi DCF of the stations (uplink data only; models/wifi.py)
+    wifi_dcf_stage: np.ndarray  # int64[U]: backoff stage (window 16·2^stage − 1)

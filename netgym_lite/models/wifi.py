@@ -10,10 +10,13 @@ a collided TXOP wastes its airtime and its packets stay queued. Backoff is not s
 its mean is part of the overhead.
 
 Uplink data (``core.state.uplink_data``): the stations send and the same code serves their queues. Every backlogged
-station on the channel contends; a TXOP collides with Bianchi's fixed-point probability for that many saturated
-stations, with binary exponential backoff (``wifi_phy.collision_probability``), and DCF's equal chance of access
-per station becomes turns by channel access (``wifi_served_bytes`` counts accesses, not bytes), so a slow station
-takes as many TXOPs as a fast one: the performance anomaly again.
+station on the channel contends by DCF with its own binary exponential backoff (Bianchi, IEEE JSAC 2000): a
+station at backoff stage k has the window CW = min(16·2^k, 1024) − 1 and sends in a slot with probability
+τ = 2 / (CW + 2). The next TXOP goes to a station drawn with probability ∝ τ; it collides with probability
+1 − Π(1 − τ_j) over the other contenders, and then one of them (drawn ∝ τ_j) collided too. A station whose
+A-MPDU fails (collision, or every MPDU lost) moves one stage up, a success resets it to stage 0
+(``State.wifi_dcf_stage``): stations that fail more often win the channel less often, as in ns-3, and a slow
+station still takes a full TXOP per access (the performance anomaly).
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ from .wifi_phy import (
     CW_MIN,
     MAX_PPDU_US,
     MPDU_OVERHEAD_BYTES,
-    collision_probability,
 )
 
 LINK_WIFI = 0
 COLLISION_TAU = 2.0 / (CW_MIN + 2.0)
+DCF_MAX_STAGE = 6  # CWmax 1023 = 16·2^6 − 1
 
 
 @kernel(inline="always")
@@ -102,21 +105,25 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
         fq_codel.expire(s, p, t_ms, channel)
     fcfs = fq and not uplink_data(p)  # the AP serves the station whose oldest MPDU is oldest (ns-3's FCFS)
     chosen = -1
-    for user in range(p.num_users):
-        if not _backlogged(s, user):
-            continue
-        if p.ap_channel[s.wifi_ap[user]] != channel:
-            continue
-        if p.handover and _in_txop(s, p, user):
-            continue  # handed over mid-TXOP: its queue is still being served on the old AP's channel
-        if chosen < 0 or s.user_prio[user] > s.user_prio[chosen]:
-            chosen = user  # high-priority flows first (dynamic flow prioritisation)
-        elif s.user_prio[user] == s.user_prio[chosen]:
-            if fcfs:
-                if fq_codel.head_age_key(s, user) < fq_codel.head_age_key(s, chosen):
-                    chosen = user
-            elif s.wifi_served_bytes[user] < s.wifi_served_bytes[chosen]:
-                chosen = user  # byte-fair
+    collided = False
+    if uplink_data(p):  # the stations contend (DCF)
+        chosen, collided = _dcf_contend(s, p, channel)
+    else:
+        for user in range(p.num_users):
+            if not _backlogged(s, user):
+                continue
+            if p.ap_channel[s.wifi_ap[user]] != channel:
+                continue
+            if p.handover and _in_txop(s, p, user):
+                continue  # handed over mid-TXOP: its queue is still being served on the old AP's channel
+            if chosen < 0 or s.user_prio[user] > s.user_prio[chosen]:
+                chosen = user  # high-priority flows first (dynamic flow prioritisation)
+            elif s.user_prio[user] == s.user_prio[chosen]:
+                if fcfs:
+                    if fq_codel.head_age_key(s, user) < fq_codel.head_age_key(s, chosen):
+                        chosen = user
+                elif s.wifi_served_bytes[user] < s.wifi_served_bytes[chosen]:
+                    chosen = user  # byte-fair
     if chosen < 0:
         return
     if minstrel_rate_control(p):  # the station's learned rate
@@ -136,12 +143,7 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
         air_bytes += size + MPDU_OVERHEAD_BYTES
         nbytes += size
         npkts += 1
-    collided = False
-    if uplink_data(p):  # the stations send: every backlogged station on the channel contends (Bianchi's n)
-        contenders = _backlogged_stations(s, p, channel)
-        if contenders >= 2:
-            collided = uniform(s.rng, STREAM_CONTENTION) < collision_probability(contenders, CW_MIN, CW_MAX)
-    elif p.num_channels < p.num_aps:  # channels are shared: count the other APs with backlog
+    if not uplink_data(p) and p.num_channels < p.num_aps:  # channels are shared: count the other APs with backlog
         contenders = _backlogged_aps(s, p, channel)
         if contenders >= 2:
             p_collision = 1.0 - (1.0 - COLLISION_TAU) ** (contenders - 1)
@@ -156,12 +158,52 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
 
 
 @kernel(inline="always")
-def _backlogged_stations(s, p, channel: int) -> int:
-    count = 0
+def _contends(s, p, user: int, channel: int) -> bool:
+    """The station has data for the channel and is not on the air elsewhere (handed over mid-TXOP)."""
+    return (_backlogged(s, user) and p.ap_channel[s.wifi_ap[user]] == channel
+            and not (p.handover and _in_txop(s, p, user)))
+
+
+@kernel(inline="always")
+def dcf_tau(stage: int) -> float:
+    """Per-slot transmission probability at a backoff stage: 2 / (CW + 2), CW = min(16·2^k, 1024) − 1."""
+    return 2.0 / (min((CW_MIN + 1) << stage, CW_MAX + 1) + 1.0)
+
+
+@kernel
+def _dcf_draw(s, p, channel: int, exclude: int, total: float) -> int:
+    """A contender other than ``exclude`` drawn with probability ∝ its τ (``total``: their sum)."""
+    x = uniform(s.rng, STREAM_CONTENTION) * total
+    last = -1
     for user in range(p.num_users):
-        if _backlogged(s, user) and p.ap_channel[s.wifi_ap[user]] == channel:
-            count += 1
-    return count
+        if user == exclude or not _contends(s, p, user, channel):
+            continue
+        last = user
+        x -= dcf_tau(s.wifi_dcf_stage[user])
+        if x < 0.0:
+            return user
+    return last  # (rounding)
+
+
+@kernel
+def _dcf_contend(s, p, channel: int) -> tuple[int, bool]:
+    """Uplink data: (the station whose backoff ends first, whether another one's ends in the same slot)."""
+    total = 0.0
+    for user in range(p.num_users):
+        if _contends(s, p, user, channel):
+            total += dcf_tau(s.wifi_dcf_stage[user])
+    if total == 0.0:
+        return -1, False
+    winner = _dcf_draw(s, p, channel, -1, total)
+    idle = 1.0  # probability that none of the others sends in the winner's slot
+    for user in range(p.num_users):
+        if user != winner and _contends(s, p, user, channel):
+            idle *= 1.0 - dcf_tau(s.wifi_dcf_stage[user])
+    if idle == 1.0 or uniform(s.rng, STREAM_CONTENTION) >= 1.0 - idle:
+        return winner, False
+    other = _dcf_draw(s, p, channel, winner, total - dcf_tau(s.wifi_dcf_stage[winner]))
+    s.wifi_dcf_stage[other] = min(s.wifi_dcf_stage[other] + 1, DCF_MAX_STAGE)  # it collided too
+    return winner, True
 
 
 @kernel(inline="always")
@@ -199,11 +241,12 @@ def on_txop_end(s, p, t_ms: float, channel: int) -> None:
     """The TXOP ends: its A-MPDU reaches the station (unless it collided); the channel serves the next."""
     s.wifi_busy[channel] = False
     user = s.wifi_txop_user[channel]
-    if uplink_data(p):
-        s.wifi_served_bytes[user] += 1.0  # stations take turns by channel access, collided or not (DCF)
     delivered = s.wifi_txop_npkts[channel]
     if minstrel_rate_control(p):  # MPDUs may fail: the lost ones stay queued for a retransmission
         delivered = _minstrel_outcome(s, p, t_ms, channel, user)
+    if uplink_data(p):  # no Block Ack: the station doubles its window; one comes back: it starts over
+        failed = s.wifi_txop_collided[channel] or delivered == 0
+        s.wifi_dcf_stage[user] = min(s.wifi_dcf_stage[user] + 1, DCF_MAX_STAGE) if failed else 0
     if not s.wifi_txop_collided[channel]:
         if not uplink_data(p) and not minstrel_rate_control(p):
             s.wifi_served_bytes[user] += s.wifi_txop_bytes[channel]
