@@ -167,3 +167,34 @@ def test_fq_codel_cuts_the_overload_delay_and_keeps_the_shares_equal(saturated_1
         delays[disc] = st.link_owd_sum[:, 0].sum() / st.link_rx_pkts[:, 0].sum()
     # fifo: 500 packets per user (16 x 500 queued); fq_codel: 500 in all plus what CoDel lets wait
     assert delays["fq_codel"] < 0.5 * delays["fifo"], delays
+
+
+@pytest.mark.parametrize("downlink", [True, False])
+def test_fq_codel_keeps_every_packet_accounted_for_with_tcp_walks_and_handovers(downlink: bool) -> None:
+    """TrafficMgmt's TCP flows, users walking fast between two APs 40 m apart, handover on (a user's MAC packets
+    then count at its new AP): every allocated packet is where the State says, the flows hold what their counters
+    say, and data flows."""
+    cfg = load_config("traffic_mgmt", downlink_traffic=downlink, num_users=12,
+                      wifi_ap_locations=[{"x": 0, "y": 0, "z": 3}, {"x": 40, "y": 0, "z": 3}],
+                      user_location_range={"min_x": 0, "max_x": 40, "min_y": 0, "max_y": 5, "z": 1.5},
+                      user_random_walk={"min_speed_m/s": 10, "max_speed_m/s": 20, "distance_m": 30},
+                      wifi={"queue_discipline": "fq_codel", "enable_rx_signal_based_handover": True})
+    sim = Simulation(cfg, seed=4)
+    delivered = 0
+    handovers = 0
+    for _ in range(80):
+        before = sim.state.wifi_ap.copy()
+        st = sim.advance_stats().st
+        handovers += int((sim.state.wifi_ap != before).sum())
+        delivered += int(st.link_rx_pkts[:, 0].sum())
+        s = sim.state
+        assert s.pkt_free.shape[0] - s.pkt_counters[0] == s.pkt_in_system.sum()  # pool and owners agree
+        assert s.pkt_counters[1] == 0  # the pool never ran out
+        mac, flow = fq_codel.mac_queue_share(s.wifi_fq, s.q_length)
+        for user in range(sim.num_users):
+            head, length = int(s.wifi_fq[user, fq_codel.FQ_HEAD]), int(s.wifi_fq[user, fq_codel.FQ_LEN])
+            ids = s.wifi_fq_buf[user, (head + np.arange(length)) % s.wifi_fq_buf.shape[1]]
+            assert (s.pkt[ids, 0] == user).all()  # (PKT_USER)
+            assert s.pkt[ids, 5].sum() == s.wifi_fq[user, fq_codel.FQ_BYTES]  # (PKT_SIZE)
+        assert flow.sum() <= fq_codel.FQ_LIMIT_PACKETS
+    assert handovers >= 5 and delivered > 1000
