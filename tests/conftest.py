@@ -22,13 +22,15 @@ import netgym_lite  # noqa: F401
 from netgym_lite.config import load_config
 from netgym_lite.sim import Simulation
 
+# Minstrel-HT rate control is two more specializations (core.state.MinstrelParams), downlink and uplink; first,
+# as the main process compiles the ideal ones itself early on (the first tests need them) and reaches
+# test_minstrel and test_ns3_committed, which need these, half-way through
+for downlink in (True, False):
+    Simulation(load_config(downlink_traffic=downlink, num_users=2, wifi={"rate_control": "minstrel_ht"})).advance()
 Simulation(load_config(downlink_traffic=False, num_users=2)).advance()
 venv = gym.make_vec("netgym-lite/TrafficMgmt-v0", num_envs=2, downlink_traffic=False, num_users=2)
 venv.reset(seed=0)
 venv.step(venv.action_space.sample())
-# Minstrel-HT rate control is two more specializations (core.state.MinstrelParams), downlink and uplink
-for downlink in (True, False):
-    Simulation(load_config(downlink_traffic=downlink, num_users=2, wifi={"rate_control": "minstrel_ht"})).advance()
 """
 
 

@@ -43,16 +43,16 @@ MAC_MAX_DELAY_MS = 500.0
 # columns of State.wifi_fq (float64[users + 1, FQ_COLUMNS]; [1, 1] when the discipline is "fifo")
 FQ_HEAD = 0  # the flow's ring (wifi_fq_buf[user]): head position, packets, bytes
 FQ_LEN = 1
-FQ_BYTES = 11
-FQ_STATUS = 2  # the flow's DRR list: INACTIVE / NEW_FLOW / OLD_FLOW
-FQ_ORDER = 3  # its stamp in that list (the smallest is the head)
-FQ_DEFICIT = 4  # DRR deficit, bytes
-CD_FIRST_ABOVE = 5  # CoDel's first_above_time, ms (UNSET: below the target)
-CD_DROP_NEXT = 6
-CD_COUNT = 7
-CD_LAST_COUNT = 8
-CD_DROPPING = 9
-FQ_COLUMNS = 12
+FQ_BYTES = 2
+FQ_STATUS = 3  # the flow's DRR list: INACTIVE / NEW_FLOW / OLD_FLOW
+FQ_ORDER = 4  # its stamp in that list (the smallest is the head)
+FQ_DEFICIT = 5  # DRR deficit, bytes
+CD_FIRST_ABOVE = 6  # CoDel's first_above_time, ms (UNSET: below the target)
+CD_DROP_NEXT = 7
+CD_COUNT = 8
+CD_LAST_COUNT = 9
+CD_DROPPING = 10
+FQ_COLUMNS = 11
 INACTIVE, NEW_FLOW, OLD_FLOW = 0.0, 1.0, 2.0
 UNSET = -1.0
 
