@@ -158,10 +158,11 @@ def wifi_try_start(s, p, t_ms: float, channel: int) -> None:
 
 
 @kernel(inline="always")
-def _contends(s, p, user: int, channel: int) -> bool:
-    """The station has data for the channel and is not on the air elsewhere (handed over mid-TXOP)."""
+def _contends(s, p, user: int, channel: int, prio: int) -> bool:
+    """The station has data for the channel, is not on the air elsewhere (handed over mid-TXOP), and its flow has
+    priority ``prio`` (high-priority flows first, as the AP's MAC: dynamic flow prioritisation)."""
     return (_backlogged(s, user) and p.ap_channel[s.wifi_ap[user]] == channel
-            and not (p.handover and _in_txop(s, p, user)))
+            and not (p.handover and _in_txop(s, p, user)) and s.user_prio[user] == prio)
 
 
 @kernel(inline="always")
@@ -171,12 +172,12 @@ def dcf_tau(stage: int) -> float:
 
 
 @kernel
-def _dcf_draw(s, p, channel: int, exclude: int, total: float) -> int:
+def _dcf_draw(s, p, channel: int, prio: int, exclude: int, total: float) -> int:
     """A contender other than ``exclude`` drawn with probability ∝ its τ (``total``: their sum)."""
     x = uniform(s.rng, STREAM_CONTENTION) * total
     last = -1
     for user in range(p.num_users):
-        if user == exclude or not _contends(s, p, user, channel):
+        if user == exclude or not _contends(s, p, user, channel, prio):
             continue
         last = user
         x -= dcf_tau(s.wifi_dcf_stage[user])
@@ -188,20 +189,24 @@ def _dcf_draw(s, p, channel: int, exclude: int, total: float) -> int:
 @kernel
 def _dcf_contend(s, p, channel: int) -> tuple[int, bool]:
     """Uplink data: (the station whose backoff ends first, whether another one's ends in the same slot)."""
+    prio = -1
+    for user in range(p.num_users):
+        if _contends(s, p, user, channel, s.user_prio[user]):
+            prio = max(prio, s.user_prio[user])
     total = 0.0
     for user in range(p.num_users):
-        if _contends(s, p, user, channel):
+        if _contends(s, p, user, channel, prio):
             total += dcf_tau(s.wifi_dcf_stage[user])
     if total == 0.0:
         return -1, False
-    winner = _dcf_draw(s, p, channel, -1, total)
+    winner = _dcf_draw(s, p, channel, prio, -1, total)
     idle = 1.0  # probability that none of the others sends in the winner's slot
     for user in range(p.num_users):
-        if user != winner and _contends(s, p, user, channel):
+        if user != winner and _contends(s, p, user, channel, prio):
             idle *= 1.0 - dcf_tau(s.wifi_dcf_stage[user])
     if idle == 1.0 or uniform(s.rng, STREAM_CONTENTION) >= 1.0 - idle:
         return winner, False
-    other = _dcf_draw(s, p, channel, winner, total - dcf_tau(s.wifi_dcf_stage[winner]))
+    other = _dcf_draw(s, p, channel, prio, winner, total - dcf_tau(s.wifi_dcf_stage[winner]))
     s.wifi_dcf_stage[other] = min(s.wifi_dcf_stage[other] + 1, DCF_MAX_STAGE)  # it collided too
     return winner, True
 
