@@ -287,6 +287,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
     z = np.zeros
     nl = 3 if p.num_gnbs else 2  # links: Wi-Fi, LTE (+ NR)
     pkt = cache_line_rows(pool, PKT_COLUMNS, np.int64)
+    wifi_fq, wifi_fq_buf = fq_codel.initial_state(n, cfg.wifi.queue_discipline == "fq_codel")
     state = State(
         **make_event_queue(heap, p.num_channels),
         rng=rng,
@@ -319,8 +320,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
         wifi_txop_collided=z(p.num_channels, np.bool_), wifi_served_bytes=z(n), wifi_dcf_stage=z(n, np.int64),
         wifi_rc=(minstrel.initial_state(n, p.wifi_rc_table, p.wifi_rates_mbps.shape[0], seed) if minstrel_rate_control(p)
                  else z((1, 1))),
-        **dict(zip(("wifi_fq", "wifi_fq_buf"), fq_codel.initial_state(n, cfg.wifi.queue_discipline == "fq_codel"),
-                   strict=True)),
+        wifi_fq=wifi_fq, wifi_fq_buf=wifi_fq_buf,
         lte_pf_avg_bits=z(n), lte_rr_last=z(n, np.int64), lte_tti_left=z(n), lte_tti_bits=z(n, np.int64),
         lte_tti_metric=z(n),
         lte_rr_clock=z(1, np.int64),

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from test_minstrel import run_cell, wifi_cell
 
 from netgym_lite.config import load_config
+from netgym_lite.core.state import PKT_SIZE, PKT_T_QUEUE_NS, PKT_USER
 from netgym_lite.errors import ConfigError
 from netgym_lite.models import fq_codel
 from netgym_lite.models.packets import alloc_packet, free_packet, queue_pop
@@ -106,7 +107,7 @@ def replay(ops: list[tuple[str, int, int, float]], sizes: list[int]) -> FqCoDelM
         assert flow == [[i.pid for i in f.packets] for f in ref.flows], (kind, t_ms)
         assert sum(len(q) for q in mac) <= MAC_LIMIT
         # the queue-entry times and the drops per user agree as well
-        stamps = [int(sim.state.pkt[i, 7]) for q in mac for i in q]
+        stamps = [int(sim.state.pkt[i, PKT_T_QUEUE_NS]) for q in mac for i in q]
         assert stamps == [i.t_ns for q in ref.mac for i in q]
         drops = np.bincount([i.user for i in ref.dropped], minlength=USERS)
         np.testing.assert_array_equal(sim.state.st_drops[:, 0], drops)
@@ -194,7 +195,7 @@ def test_fq_codel_keeps_every_packet_accounted_for_with_tcp_walks_and_handovers(
         for user in range(sim.num_users):
             head, length = int(s.wifi_fq[user, fq_codel.FQ_HEAD]), int(s.wifi_fq[user, fq_codel.FQ_LEN])
             ids = s.wifi_fq_buf[user, (head + np.arange(length)) % s.wifi_fq_buf.shape[1]]
-            assert (s.pkt[ids, 0] == user).all()  # (PKT_USER)
-            assert s.pkt[ids, 5].sum() == s.wifi_fq[user, fq_codel.FQ_BYTES]  # (PKT_SIZE)
+            assert (s.pkt[ids, PKT_USER] == user).all()
+            assert s.pkt[ids, PKT_SIZE].sum() == s.wifi_fq[user, fq_codel.FQ_BYTES]
         assert flow.sum() <= fq_codel.FQ_LIMIT_PACKETS
     assert handovers >= 5 and delivered > 1000

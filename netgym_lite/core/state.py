@@ -257,7 +257,7 @@ class State(NamedTuple):
     wifi_txop_npkts: np.ndarray  # int64[num_channels]
     wifi_txop_bytes: np.ndarray  # int64[num_channels]
     wifi_txop_collided: np.ndarray  # bool[num_channels]
-    wifi_served_bytes: np.ndarray  # float64[U] virtual time (bytes served; channel accesses with uplink data)
+    wifi_served_bytes: np.ndarray  # float64[U] virtual time: bytes served (the AP's byte-fair choice, "fifo" only)
     # --- lte: Scheduler state.
     lte_pf_avg_bits: np.ndarray  # float64[U] EWMA of served bits per TTI
     lte_rr_last: np.ndarray  # int64[U] value of lte_rr_clock when last given an RBG

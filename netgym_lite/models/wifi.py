@@ -83,7 +83,7 @@ def wifi_enqueue(s, p, t_ms: float, pid: int) -> None:
         free_packet(s, pid)
         return
     channel = p.ap_channel[s.wifi_ap[user]]
-    if s.q_length[user, LINK_WIFI] == 0:
+    if not fq and not uplink_data(p) and s.q_length[user, LINK_WIFI] == 0:  # (only the byte-fair choice reads it)
         floor = _min_backlogged_served(s, p, channel, user)
         if floor > s.wifi_served_bytes[user]:
             s.wifi_served_bytes[user] = floor
@@ -194,19 +194,20 @@ def _dcf_contend(s, p, channel: int) -> tuple[int, bool]:
         if _contends(s, p, user, channel, s.user_prio[user]):
             prio = max(prio, s.user_prio[user])
     total = 0.0
+    all_idle = 1.0  # probability that no contender sends in a given slot
     for user in range(p.num_users):
         if _contends(s, p, user, channel, prio):
-            total += dcf_tau(s.wifi_dcf_stage[user])
+            tau = dcf_tau(s.wifi_dcf_stage[user])
+            total += tau
+            all_idle *= 1.0 - tau
     if total == 0.0:
         return -1, False
     winner = _dcf_draw(s, p, channel, prio, -1, total)
-    idle = 1.0  # probability that none of the others sends in the winner's slot
-    for user in range(p.num_users):
-        if user != winner and _contends(s, p, user, channel, prio):
-            idle *= 1.0 - dcf_tau(s.wifi_dcf_stage[user])
-    if idle == 1.0 or uniform(s.rng, STREAM_CONTENTION) >= 1.0 - idle:
+    tau_winner = dcf_tau(s.wifi_dcf_stage[winner])
+    idle = all_idle / (1.0 - tau_winner)  # ... none of the others sends in the winner's slot
+    if total == tau_winner or uniform(s.rng, STREAM_CONTENTION) >= 1.0 - idle:
         return winner, False
-    other = _dcf_draw(s, p, channel, prio, winner, total - dcf_tau(s.wifi_dcf_stage[winner]))
+    other = _dcf_draw(s, p, channel, prio, winner, total - tau_winner)
     s.wifi_dcf_stage[other] = min(s.wifi_dcf_stage[other] + 1, DCF_MAX_STAGE)  # it collided too
     return winner, True
 

@@ -136,7 +136,8 @@ def collision_probability(stations: int, cw_min: int = CW_MIN, cw_max: int = CW_
     Bianchi's fixed point (IEEE JSAC 18(3), 2000, eqs. 7 and 9): τ = 2(1−2p) / ((1−2p)(W+1) + pW(1−(2p)^m)) with
     W = CWmin + 1 and m = log2((CWmax + 1) / W) backoff stages, and p = 1 − (1−τ)^(n−1). Solved by bisection on
     p, where 1 − (1 − τ(p))^(n−1) − p falls as p grows (60 halvings: exact to double precision). 0 for a lone
-    station. Computed per TXOP by the kernels (only with uplink data), so no table rides along in Params.
+    station. The stations' own backoff stages (models/wifi.py, uplink data) reproduce it on average; the tests
+    compare against it.
     """
     if stations < 2:
         return 0.0
