@@ -299,6 +299,13 @@ def build_records(
     return records
 
 
+def sent_table_keys(cfg: ScenarioConfig, only: frozenset[str], num_rows: int) -> tuple[list[int], list[str]]:
+    """The rows of a ``num_rows``-row measurement table whose records :func:`build_records` would send when
+    restricted to the full keys ``only`` (names as sent), and those keys."""
+    rows, _ = _table_rows(tuple(cfg.subscribed_network_stats), only, num_rows, cfg.downlink)
+    return rows, [_WIRE_KEYS[cfg.downlink][i] for i in rows]
+
+
 @functools.lru_cache(maxsize=64)
 def _id_list(first: int, count: int) -> list[int]:
     """``[first, ..., first + count - 1]``, cached (user ids from 1, slice ids from 0); callers copy it, every

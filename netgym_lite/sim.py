@@ -471,6 +471,15 @@ class Simulation:
         units[given] = np.rint(shares[given] * self.params.split_burst).astype(np.int64)
         self._action_units = units
 
+    def set_action_units(self, units: np.ndarray) -> None:
+        """The next interval's action units as :meth:`set_wifi_split` would compute them (the vector envs' batch
+        path computes all sub-envs' at once): ``num_users`` Wi-Fi units in [0, split_burst], or −1 for default."""
+        units = np.asarray(units)
+        if units.shape != self._no_action.shape or units.dtype != np.int64:
+            raise NetgymError(f"action units of shape {units.shape} and dtype {units.dtype} are invalid: allowed "
+                              f"int64 of shape {self._no_action.shape}")
+        self._action_units = units
+
     def _link_units(self, shares: np.ndarray | None) -> np.ndarray:
         """Three-link shares → action units: Wi-Fi units of every user, then NR units of every user."""
         n, burst = self.num_users, self.params.split_burst

@@ -299,6 +299,23 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         would apply :meth:`_policy`'s records (the vector env's path)."""
         sim.set_wifi_split(action)
 
+    # The vector envs' batch path (envs/vector.py). An env that implements these two gets all its sub-envs'
+    # observations, rewards and actions in a few numpy operations instead of records built, indexed and read per
+    # sub-env; its results must equal what the record path gives (tests/test_vector_env.py checks, step by step).
+    def _observe_rows(self, rows: Mapping[tuple[str, str], np.ndarray],
+                      num_envs: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Observations ``(num_envs, *obs_shape)`` and rewards ``(num_envs,)`` from the per-user rows the records
+        would carry: ``rows[(source, name)]`` (the names the adapters read) is a ``(num_envs, num_users)``
+        float64 array of the values as sent (rounded to 6 decimals); a key the records would not carry is
+        absent. None: the env has no batch path (the vector env builds the records)."""
+        return None
+
+    def _validate_actions(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """All sub-envs' actions at once: (validated actions, one row per sub-env as :meth:`_validate_action`
+        returns it; the ``(num_envs, units)`` pending action units of :class:`~netgym_lite.sim.Simulation`).
+        None: no batch path, or some action is invalid (the per-sub-env path then names it)."""
+        return None
+
     # ------------------------------------------------------------------------------------------ helpers
     def _unsubscribed_data_keys(self) -> list[str]:
         """With uplink data, the ``gma::…ul::`` keys the observation and reward read that a non-empty

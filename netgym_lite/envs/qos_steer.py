@@ -13,7 +13,12 @@ import numpy as np
 from gymnasium import spaces
 
 from netgym_lite.envs.base import NetworkGymEnv, check_action_array, record_values
-from netgym_lite.envs.traffic_mgmt import TrafficMgmtEnv, get_observation
+from netgym_lite.envs.traffic_mgmt import (
+    OBSERVATION_RECORDS,
+    TrafficMgmtEnv,
+    get_observation,
+    observations_of_rows,
+)
 from netgym_lite.envs.traffic_mgmt import get_policy as split_policy
 from netgym_lite.errors import ConfigError
 
@@ -126,5 +131,22 @@ class QoSSteerEnv(NetworkGymEnv):
 
     def _policy(self, links: np.ndarray | None) -> dict:
         return get_policy(links, self._template())
+
+    def _observe_rows(self, rows: Mapping[tuple[str, str], np.ndarray],
+                      num_envs: int) -> tuple[np.ndarray, np.ndarray]:
+        obs = observations_of_rows(rows, OBSERVATION_RECORDS, num_envs, self.num_users)
+        qos = rows.get(("gma", "wifi::dl::qos_rate"))
+        if qos is None:  # record_values' fill (0.0) for a missing record: nobody counts
+            return obs, np.zeros(num_envs)
+        served = np.isfinite(qos) & (qos > QOS_RATE_FLOOR_MBPS)
+        return obs, np.count_nonzero(served, axis=1).astype(np.float64)
+
+    def _validate_actions(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if actions.dtype.kind not in "fiu" or actions.shape[1:] != (self.num_users,):
+            return None
+        links = actions.astype(np.float64)  # as validate_action converts each row
+        if ((links != 0.0) & (links != 1.0)).any():
+            return None
+        return links, np.rint(links * int(self.cfg.gma.split_burst)).astype(np.int64)  # as set_wifi_split
 
     render = TrafficMgmtEnv.render  # the same per-user table: ``render_mode="ansi"``

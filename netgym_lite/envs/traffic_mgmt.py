@@ -71,6 +71,19 @@ def get_observation(records: Sequence[Mapping[str, Any]], num_users: int, nr: bo
     return obs.astype(np.float32)
 
 
+def observations_of_rows(rows: Mapping[tuple[str, str], np.ndarray], keys: Sequence[tuple[str, str]],
+                         num_envs: int, num_users: int) -> np.ndarray:
+    """:func:`get_observation` of many measurements at once: ``rows[key]`` holds a ``(num_envs, num_users)`` array
+    of one record's values (a key missing = the record missing); ``(num_envs, len(keys), num_users)`` float32."""
+    obs = np.zeros((num_envs, len(keys), num_users))
+    for r, key in enumerate(keys):
+        values = rows.get(key)
+        if values is not None:
+            obs[:, r, :] = values
+    obs[~np.isfinite(obs) | (obs < 0)] = 0.0
+    return obs.astype(np.float32)
+
+
 def _values(records: Sequence[Mapping[str, Any]], source: str, name: str) -> np.ndarray:
     """A record's values in order as float64 (None → NaN); an empty array when the record is missing."""
     rec = find_record(records, source, name)
@@ -105,6 +118,17 @@ def get_reward(records: Sequence[Mapping[str, Any]], reward_type: str = "utility
     """
     rate = _values(records, "gma", "dl::rate")
     owd = _values(records, "gma", "dl::owd")
+    lte = wifi = None
+    if reward_type == "normalized_utility":
+        lte = _values(records, "lte", "dl::max_rate")
+        wifi = _values(records, "wifi", "dl::max_rate")
+    return reward_of_values(rate, owd, reward_type, lte, wifi)
+
+
+def reward_of_values(rate: np.ndarray, owd: np.ndarray, reward_type: str = "utility", lte: np.ndarray | None = None,
+                     wifi: np.ndarray | None = None) -> float:
+    """:func:`get_reward` from the records' values: per-user float64 arrays of gma ``dl::rate``, gma ``dl::owd``
+    and (``normalized_utility`` only) LTE and Wi-Fi ``dl::max_rate``; a missing record is an empty array."""
     if reward_type == "utility" and rate.size < _PAIRWISE_BLOCK and owd.size < _PAIRWISE_BLOCK:
         return _few_users_utility(rate, owd)
     rate = np.where(np.isfinite(rate) & (rate > 0), rate, 0.0)
@@ -120,11 +144,9 @@ def get_reward(records: Sequence[Mapping[str, Any]], reward_type: str = "utility
         return float(min(max(0.5 * ln_rate - 0.5 * ln_owd, -10.0), 10.0))  # np.clip on a scalar costs ~3 µs
     if reward_type == "normalized_utility":
         n = rate.size
-        lte = _values(records, "lte", "dl::max_rate")
-        wifi = _values(records, "wifi", "dl::max_rate")
         cap = np.zeros(n)
         for arr in (lte, wifi):
-            if arr.size == n:
+            if arr is not None and arr.size == n:
                 cap += np.where(np.isfinite(arr) & (arr > 0), arr, 0.0)
         ratio = np.divide(rate, cap, out=np.zeros(n), where=cap > 0)  # zero capacity = infinite → 0
         mean_ratio = float(ratio.mean()) if n else 0.0
@@ -395,6 +417,24 @@ class TrafficMgmtEnv(NetworkGymEnv):
         if self.has_nr:
             return validate_weights(action, self.num_users, self.links)
         return validate_action(action, self.num_users)
+
+    def _observe_rows(self, rows: Mapping[tuple[str, str], np.ndarray],
+                      num_envs: int) -> tuple[np.ndarray, np.ndarray]:
+        obs = observations_of_rows(rows, _OBSERVATION_ROWS[self.has_nr], num_envs, self.num_users)
+        empty = np.zeros((num_envs, 0))
+        rate, owd = rows.get(("gma", "dl::rate"), empty), rows.get(("gma", "dl::owd"), empty)
+        lte, wifi = rows.get(("lte", "dl::max_rate"), empty), rows.get(("wifi", "dl::max_rate"), empty)
+        rewards = np.array([reward_of_values(rate[i], owd[i], self.reward_type, lte[i], wifi[i])
+                            for i in range(num_envs)])
+        return obs, rewards
+
+    def _validate_actions(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.has_nr or actions.dtype.kind not in "fiu" or actions.shape[1:] != (self.num_users,):
+            return None
+        shares = actions.astype(np.float64)  # as validate_action converts each row
+        if outside_unit_interval(shares).any():
+            return None
+        return shares, np.rint(shares * int(self.cfg.gma.split_burst)).astype(np.int64)  # as Simulation.set_wifi_split
 
     def _policy(self, action: np.ndarray | None) -> dict:
         if self.has_nr:

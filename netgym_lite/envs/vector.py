@@ -29,7 +29,7 @@ from gymnasium.vector.utils import batch_space
 from netgym_lite.batch import SimulationBatch
 from netgym_lite.envs.base import NetworkGymEnv
 from netgym_lite.errors import ActionError, ConfigError
-from netgym_lite.records import swap_direction
+from netgym_lite.records import round6, sent_table_keys, swap_direction
 from netgym_lite.sim import Simulation
 
 
@@ -99,6 +99,9 @@ class NetworkGymVectorEnv(VectorEnv):
         self._ever_started = [False] * num_envs
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._terminated = np.zeros(num_envs, dtype=np.bool_)
+        # the env's batch path (NetworkGymEnv._observe_rows): table rows to read, and the names the adapters use
+        self._batch_rows = type(self.face)._observe_rows is not NetworkGymEnv._observe_rows
+        self._row_plan: tuple[np.ndarray, list[tuple[str, str]]] | None = None
 
     # ------------------------------------------------------------------------------------------ sessions
     def _new_session(self, i: int, seed: int | None) -> Simulation:
@@ -122,6 +125,25 @@ class NetworkGymVectorEnv(VectorEnv):
         self.face._records = records  # read through the face's record index, as the single env does
         index = self.face._index
         return self.face._observation(index), float(self.face._reward(index))
+
+    def _observe_many(self, envs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Observations and rewards of the sub-envs ``envs``: from their tables' rows in a few array operations
+        when the env has a batch path, else from each one's records."""
+        assert self._batch is not None
+        if not self._batch_rows:
+            pairs = [self._observe(int(i)) for i in envs]
+            return np.stack([obs for obs, _ in pairs]), np.array([reward for _, reward in pairs])
+        if self._row_plan is None:
+            rows, keys = sent_table_keys(self.cfg, self._keys, self._batch.tables.shape[1])
+            # the adapters read the data direction under its downlink names (RecordIndex does the same swap)
+            names = [tuple(swap_direction(key).split("::", 1)) if not self.cfg.downlink else tuple(key.split("::", 1))
+                     for key in keys]
+            self._row_plan = (np.array(rows, dtype=np.intp), names)
+        rows, names = self._row_plan
+        values = round6(self._batch.tables[np.ix_(envs, rows)])  # exactly the values the records carry
+        result = self.face._observe_rows({name: values[:, j, :] for j, name in enumerate(names)}, len(envs))
+        assert result is not None
+        return result
 
     def _infos(self) -> dict:
         assert self._batch is not None
@@ -150,7 +172,7 @@ class NetworkGymVectorEnv(VectorEnv):
             for i, sim in enumerate(sims):
                 self._batch.replace(i, sim)
         self._batch.advance()
-        obs = np.stack([self._observe(i)[0] for i in range(self.num_envs)])
+        obs, _ = self._observe_many(np.arange(self.num_envs))
         self._autoreset[:] = False
         return obs, self._infos()
 
@@ -165,16 +187,21 @@ class NetworkGymVectorEnv(VectorEnv):
         terminated = np.zeros(n, dtype=np.bool_)
         truncated = np.zeros(n, dtype=np.bool_)
         was_reset = self._autoreset.copy()
+        batch = self.face._validate_actions(actions)  # (validated rows, action units) or None: one by one
         for i in range(n):
             session = self._sessions[i]
             if was_reset[i]:
                 self._begin_reset(i)
                 continue
-            try:
-                validated = self.face._validate_action(actions[i])
-            except ActionError as e:
-                raise ActionError(f"sub-env {i}: {e}") from None
-            self.face._apply_to_sim(validated, self._batch.sims[i])
+            if batch is not None:
+                validated = batch[0][i]
+                self._batch.sims[i].set_action_units(batch[1][i])
+            else:
+                try:
+                    validated = self.face._validate_action(actions[i])
+                except ActionError as e:
+                    raise ActionError(f"sub-env {i}: {e}") from None
+                self.face._apply_to_sim(validated, self._batch.sims[i])
             session.last_action = validated
             session.step += 1
             session.measurement += 1
@@ -183,13 +210,8 @@ class NetworkGymVectorEnv(VectorEnv):
             if terminated[i]:
                 session.in_session = False
         self._batch.advance()
-        observations = []
-        rewards = np.zeros(n, dtype=np.float64)
-        for i in range(n):
-            obs, reward = self._observe(i)
-            observations.append(obs)
-            if not was_reset[i]:
-                rewards[i] = reward
+        observations, rewards = self._observe_many(np.arange(n))
+        rewards[was_reset] = 0.0
         infos = self._infos()
         done = terminated | truncated
         self._terminated = terminated.copy()
@@ -205,12 +227,12 @@ class NetworkGymVectorEnv(VectorEnv):
             for i in np.flatnonzero(done):
                 self._begin_reset(int(i))
             self._batch.advance(done)
-            for i in np.flatnonzero(done):
-                observations[i] = self._observe(int(i))[0]
+            observations = observations.copy()  # final_obs keeps views of the old ones
+            observations[done] = self._observe_many(np.flatnonzero(done))[0]
             infos.update(self._infos())
             done[:] = False
         self._autoreset = done
-        return np.stack(observations), rewards, terminated, truncated, infos
+        return observations, rewards, terminated, truncated, infos
 
     def _begin_reset(self, i: int) -> None:
         """Set sub-env i up for its reset interval: a new session after a termination, else the next episode of
