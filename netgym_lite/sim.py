@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,9 +211,15 @@ def _user_params(cfg: ScenarioConfig) -> dict[str, np.ndarray]:
     }
 
 
-def _bbr_state(n: int) -> dict[str, np.ndarray]:
+def _free_list(out: np.ndarray) -> np.ndarray:
+    """The packet pool's free list at the start: every id, the lowest on top (taken first)."""
+    out[:] = np.arange(out.size - 1, -1, -1, dtype=np.int64)
+    return out
+
+
+def _bbr_state(n: int, z: Callable[..., np.ndarray] = np.zeros) -> dict[str, np.ndarray]:
     """BBR's per-user model at the start of a download (tcp_bbr.py): STARTUP, no samples yet."""
-    z, inf = np.zeros, np.full
+    inf = np.full
     return {
         "bbr_mode": z(n, np.int64), "bbr_btl_bw": z(n), "bbr_bw_ring": z((n, tcp_bbr.BW_WINDOW_ROUNDS)),
         "bbr_round": z(n, np.int64), "bbr_next_round_delivered": z(n, np.int64),
@@ -239,9 +246,9 @@ def _capacities(cfg: ScenarioConfig, p: Params) -> tuple[int, int, int]:
     return qcap, pool, heap
 
 
-def _nr_state(cfg: ScenarioConfig, p: Params, n: int, seed: int) -> dict[str, np.ndarray]:
+def _nr_state(cfg: ScenarioConfig, p: Params, n: int, seed: int,
+              z: Callable[..., np.ndarray] = np.zeros) -> dict[str, np.ndarray]:
     """The NR fields of State (size-1 placeholders when the scenario has no gNB, so nothing else changes)."""
-    z = np.zeros
     g = p.num_gnbs
     air = 1
     if g:
@@ -260,9 +267,70 @@ def _nr_state(cfg: ScenarioConfig, p: Params, n: int, seed: int) -> dict[str, np
     }
 
 
-def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object]:
+RECYCLE_MIN_BYTES = 1 << 16
+_HEAP_FIELDS = ("ev_t", "ev_seq", "ev_kind", "ev_a", "ev_b")
+
+
+class _Recycler:
+    """Array allocation for :func:`build`: fresh arrays, or the large ones (≥ 64 KiB: the packet pool, rings, the
+    event heap) of a retired simulation's State, re-filled in place. Why: a new session's fresh arrays are
+    ~5 MiB of new pages, and faulting them in cost more than the whole rest of building it; the vector envs
+    start a new session for every sub-env each ``episodes_per_session × steps_per_episode`` steps. An array is
+    taken only for the same shape and dtype and always re-filled, so the new state is exactly a fresh one."""
+
+    def __init__(self, old: State | None) -> None:
+        self._free: dict[tuple, list[np.ndarray]] = {}
+        self.old = old
+        if old is None:
+            return
+        skip = {"pkt", "pkt_t_gma_ms", *_HEAP_FIELDS}  # taken by name below
+        seen: set[int] = set()
+        for name, a in zip(old._fields, old, strict=True):
+            # whole arrays only, each once (a view or an array under two names would be handed out twice)
+            if name not in skip and a.nbytes >= RECYCLE_MIN_BYTES and a.base is None and id(a) not in seen:
+                seen.add(id(a))
+                self._free.setdefault((a.shape, a.dtype.str), []).append(a)
+
+    def full(self, shape: int | tuple[int, ...], value: float, dtype: type = np.float64) -> np.ndarray:
+        """``np.full(shape, value, dtype)``, in a recycled array when one of that shape and dtype is free."""
+        key = ((shape,) if isinstance(shape, int) else tuple(shape), np.dtype(dtype).str)
+        free = self._free.get(key)
+        if not free:
+            return np.zeros(shape, dtype) if value == 0 else np.full(shape, value, dtype)
+        a = free.pop()
+        a.fill(value)
+        return a
+
+    def zeros(self, shape: int | tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        return self.full(shape, 0, dtype)
+
+    def packet_rows(self, rows: int) -> np.ndarray:
+        """The packet pool: (rows, PKT_COLUMNS) on cache-line boundaries (core.state.cache_line_rows), zeros when
+        fresh. A recycled pool is not cleared: every column of a packet's row is written when the packet enters
+        the network (``packets.alloc_packet``, then its link sequence number in ``gma_split.gma_send`` and its queue
+        time when "fq_codel" queues it) before anything reads it."""
+        old = None if self.old is None else self.old.pkt
+        if old is not None and old.shape == (rows, PKT_COLUMNS):
+            return old
+        return cache_line_rows(rows, PKT_COLUMNS, np.int64)
+
+    def event_queue(self, capacity: int, channels: int) -> dict[str, np.ndarray]:
+        """The event queue's arrays (core.events.make_event_queue). Recycled heap slots are not cleared: a slot is
+        written before it is read (only the first ``size`` are live), so what the old run left there is never seen."""
+        queue = make_event_queue(0 if self._heap_fits(capacity) else capacity, channels)
+        if self._heap_fits(capacity):
+            queue.update({name: getattr(self.old, name) for name in _HEAP_FIELDS})
+        return queue
+
+    def _heap_fits(self, capacity: int) -> bool:
+        return self.old is not None and self.old.ev_t.shape == (capacity,)
+
+
+def build(cfg: ScenarioConfig, seed: int, recycle: State | None = None) -> tuple[State, Params, object, object]:
     """Create the arrays of one simulation at t = 0 (users placed, radio evaluated, traffic not started): the
-    State and Params tuples and the kernels' references to them (core/ref.py)."""
+    State and Params tuples and the kernels' references to them (core/ref.py). ``recycle``: the State of a
+    simulation that will never run again, whose large arrays the new one may take over (:class:`_Recycler`)."""
+    arrays = _Recycler(recycle)
     p = _params(cfg)
     n = cfg.num_users
     rng = make_streams(seed)
@@ -284,12 +352,12 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
     udp_rate = placement.uniform([t.min_udp_rate_per_user_mbps for t in traffic],
                                  [t.max_udp_rate_per_user_mbps for t in traffic], n)
     shadow = np.random.default_rng(np.random.SeedSequence([seed, STREAM_SHADOWING]))
-    z = np.zeros
+    z = arrays.zeros
     nl = 3 if p.num_gnbs else 2  # links: Wi-Fi, LTE (+ NR)
-    pkt = cache_line_rows(pool, PKT_COLUMNS, np.int64)
+    pkt = arrays.packet_rows(pool)
     wifi_fq, wifi_fq_buf = fq_codel.initial_state(n, cfg.wifi.queue_discipline == "fq_codel")
     state = State(
-        **make_event_queue(heap, p.num_channels),
+        **arrays.event_queue(heap, p.num_channels),
         rng=rng,
         clock=z(1),
         pos=pos,
@@ -330,10 +398,10 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
         qos_win_link=np.full(n, 0 if p.num_aps else 1, np.int64), qos_auto=np.ones(n, np.bool_), qos_blocked=z(n, np.int64), qos_moves=z(n, np.int64),
         user_prio=z(n, np.int64), dfp_fraction=np.array([placement.uniform(*DFP_SHARE)]),
         lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
-        **_nr_state(cfg, p, n, seed),
-        pkt=pkt, pkt_t_gma_ms=pkt.view(np.float64)[:, PKT_T_GMA_MS], pkt_free=np.arange(pool, dtype=np.int64)[::-1].copy(),
+        **_nr_state(cfg, p, n, seed, z),
+        pkt=pkt, pkt_t_gma_ms=pkt.view(np.float64)[:, PKT_T_GMA_MS], pkt_free=_free_list(arrays.zeros(pool, np.int64)),
         pkt_counters=np.array([pool, 0], np.int64), pkt_in_system=z(n, np.int64),
-        rx_slot=np.full((n, REORDER_SLOTS), -1, np.int64), rx_link_next=z((n, nl), np.int64),
+        rx_slot=arrays.full((n, REORDER_SLOTS), -1, np.int64), rx_link_next=z((n, nl), np.int64),
         rx_next_seq=z(n, np.int64), rx_buffered=z(n, np.int64), rx_deadline_ms=np.full(n, np.inf),
         rx_timer_pending=z(n, np.bool_),
         tcp_cwnd=np.full(n, 10.0), tcp_ssthresh=np.full(n, np.inf), tcp_snd_una=z(n, np.int64),
@@ -348,7 +416,7 @@ def build(cfg: ScenarioConfig, seed: int) -> tuple[State, Params, object, object
         tcp_rcv_nxt=z(n, np.int64), tcp_rcv_have=z((n, TCP_WINDOW), np.bool_),
         tcp_ack_segments=z(n, np.int64), tcp_losses=z(n, np.int64),
         tcp_timeouts=z(n, np.int64),
-        **_bbr_state(n),
+        **_bbr_state(n, z),
         **{f"st_{k}": v for k, v in new_stats(n, nl)._asdict().items()},
     )
     state_ref, params_ref = to_ref(state), to_ref(p)
@@ -410,10 +478,13 @@ class IntervalStats:
 class Simulation:
     """One session's network (see module docstring). ``seed`` None uses ``cfg.random_seed``."""
 
-    def __init__(self, cfg: ScenarioConfig, seed: int | None = None) -> None:
+    def __init__(self, cfg: ScenarioConfig, seed: int | None = None, recycle: Simulation | None = None) -> None:
         self.cfg = cfg
         self.seed = int(cfg.random_seed if seed is None else seed)
-        self.state, self.params, self.state_ref, self.params_ref = build(cfg, self.seed)
+        old_state = None
+        if recycle is not None:  # its large arrays become ours: it must never run again
+            old_state, recycle.state, recycle.state_ref, recycle.params_ref = recycle.state, None, None, None
+        self.state, self.params, self.state_ref, self.params_ref = build(cfg, self.seed, old_state)
         self.num_users = cfg.num_users
         self.ts_ms = 0
         self.has_nr = cfg.has_nr

@@ -105,6 +105,7 @@ class NetworkGymVectorEnv(VectorEnv):
 
     # ------------------------------------------------------------------------------------------ sessions
     def _new_session(self, i: int, seed: int | None) -> Simulation:
+        """Sub-env i's next session (its simulation takes over the large arrays of the one it replaces)."""
         if seed is not None:
             self._rngs[i] = seeding.np_random(seed)[0]
             session_seed = int(seed)
@@ -117,7 +118,8 @@ class NetworkGymVectorEnv(VectorEnv):
             self._sessions.append(_Session(session_seed))
         else:
             self._sessions[i] = _Session(session_seed)
-        return Simulation(self.cfg, seed=session_seed)
+        old = None if self._batch is None else self._batch.sims[i]
+        return Simulation(self.cfg, seed=session_seed, recycle=old)
 
     def _observe(self, i: int) -> tuple[np.ndarray, float]:
         assert self._batch is not None
