@@ -293,8 +293,10 @@ class _Recycler:
 
     def full(self, shape: int | tuple[int, ...], value: float, dtype: type = np.float64) -> np.ndarray:
         """``np.full(shape, value, dtype)``, in a recycled array when one of that shape and dtype is free."""
-        key = ((shape,) if isinstance(shape, int) else tuple(shape), np.dtype(dtype).str)
-        free = self._free.get(key)
+        free = None
+        if self._free:  # (a fresh build skips the lookup)
+            key = ((shape,) if isinstance(shape, int) else tuple(shape), np.dtype(dtype).str)
+            free = self._free.get(key)
         if not free:
             return np.zeros(shape, dtype) if value == 0 else np.full(shape, value, dtype)
         a = free.pop()
