@@ -225,25 +225,32 @@ def _round6(values: np.ndarray, out: np.ndarray) -> None:
         flat_out[i] = np.rint(flat_in[i] * 1e6) / 1e6
 
 
-def _cell_records(cell: dict[str, list[float]], ts_ms: int, subscribed: tuple[str, ...],
-                  only: frozenset[str] | None) -> list[dict]:
-    """The per-cell records of ``cell`` that pass the subscription and ``only``, values rounded to 6 decimals."""
+def rounded_cells(cell: dict[str, list[float]], subscribed: tuple[str, ...],
+                  only: frozenset[str] | None) -> list[tuple[str, str, str, list[float]]]:
+    """``(key, source, name, values)`` of the per-cell records of ``cell`` that pass the subscription and ``only``,
+    the values rounded to 6 decimals as the records carry them."""
     sent = _cell_keys_sent(tuple(cell), subscribed, only)
     # one rounding pass over every value (Python's round: correctly rounded, as the records always were)
     rounded = [round(float(v), 6) for key, _, _ in sent for v in cell[key]]
-    records = []
+    out = []
     start = 0
     for key, source, name in sent:
         n = len(cell[key])
-        records.append({
-            "source": source,
-            "name": name,
-            "id": [1],
-            "ts": ts_ms,
-            "value": [{"slice": _id_list(0, n)[:], "value": rounded[start:start + n]}],
-        })
+        out.append((key, source, name, rounded[start:start + n]))
         start += n
-    return records
+    return out
+
+
+def _cell_records(cell: dict[str, list[float]], ts_ms: int, subscribed: tuple[str, ...],
+                  only: frozenset[str] | None) -> list[dict]:
+    """The per-cell records of ``cell`` that pass the subscription and ``only``, values rounded to 6 decimals."""
+    return [{
+        "source": source,
+        "name": name,
+        "id": [1],
+        "ts": ts_ms,
+        "value": [{"slice": _id_list(0, len(values))[:], "value": values}],
+    } for _, source, name, values in rounded_cells(cell, subscribed, only)]
 
 
 @functools.lru_cache(maxsize=64)

@@ -59,7 +59,7 @@ from .models.measurement import UL_COUNTED_KEYS, close_interval, fill_downlink_c
 from .models.mobility import start_walks
 from .models.radio import update_radio
 from .models.traffic import start_udp
-from .records import ALLOCATION_KEYS, CELL_KEYS, build_records, slice_metrics, swap_direction
+from .records import ALLOCATION_KEYS, CELL_KEYS, build_records, rounded_cells, slice_metrics, swap_direction
 
 LTE_PROCESSING_DELAY_MS = 2.0  # calibrated: ns-3's unloaded LTE one-way delay 4.6 ms incl. 1 ms backhaul
 ACK_DELAY_WIFI_MS = 0.35  # an ACK's channel access + airtime on an idle Wi-Fi uplink
@@ -553,6 +553,15 @@ class Simulation:
                               f"int64 of shape {self._no_action.shape}")
         self._action_units = units
 
+    def set_slice_caps(self, caps: np.ndarray) -> None:
+        """The next interval's slice allocation as :meth:`set_slice_allocation` would store it (the vector envs'
+        batch path computes all sub-envs' at once): int64 ``(S, 3)`` RBG counts, each at most the cell's RBGs."""
+        caps = np.asarray(caps)
+        if caps.shape != (self.num_slices, 3) or caps.dtype != np.int64:
+            raise NetgymError(f"slice caps of shape {caps.shape} and dtype {caps.dtype} are invalid: allowed int64 "
+                              f"of shape ({self.num_slices}, 3)")
+        self._allocation = caps
+
     def _link_units(self, shares: np.ndarray | None) -> np.ndarray:
         """Three-link shares → action units: Wi-Fi units of every user, then NR units of every user."""
         n, burst = self.num_users, self.params.split_burst
@@ -611,6 +620,16 @@ class Simulation:
     def records(self, table: np.ndarray, only: frozenset[str] | None = None) -> list[dict]:
         """The records of the interval just measured into ``table`` (before its counters are closed),
         filtered by the subscription and, if given, to the full keys in ``only``."""
+        return build_records(table, self.ts_ms, self.cfg, self._cells(table, only), only)
+
+    def cell_values(self, table: np.ndarray, only: frozenset[str]) -> dict[str, list[float]]:
+        """The per-slice values of the interval's per-cell records among the full keys ``only``, by key, exactly as
+        :meth:`records` would carry them (rounded; a key the subscription leaves out is absent)."""
+        cells = rounded_cells(self._cells(table, only), tuple(self.cfg.subscribed_network_stats), only)
+        return {key: values for key, _, _, values in cells}
+
+    def _cells(self, table: np.ndarray, only: frozenset[str] | None) -> dict[str, list[float]]:
+        """Unrounded per-slice values of the per-cell keys (none when no per-cell record would be sent)."""
         s = self.state
         cell: dict[str, list[float]] = {}
         if self._wants_cell_records(only):
@@ -619,7 +638,7 @@ class Simulation:
             if self.cfg.env == "network_slicing":
                 for key, column in zip(ALLOCATION_KEYS, s.lte_slice_rbg.T, strict=True):
                     cell[key] = column.astype(np.float64).tolist()
-        return build_records(table, self.ts_ms, self.cfg, cell, only)
+        return cell
 
     def _wants_cell_records(self, only: frozenset[str] | None) -> bool:
         """Some per-cell record passes the subscription and ``only`` (else the per-slice sums would be built

@@ -214,3 +214,35 @@ def test_an_invalid_action_in_a_batch_is_named_per_sub_env() -> None:
     with pytest.raises(ActionError, match=r"sub-env 2: action\[1\]=1.5 is invalid"):
         venv.step(actions)
     venv.close()
+
+
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"violation_weight": 0.25, "rb_usage_weight": 2.0},
+    # per-user records left out: the slices come from the scenario, the delay rows are 0
+    {"subscribed_network_stats": ["gma::dl::cell::rate", "lte::dl::cell::rb_usage", "gma::dl::cell::tx_rate"]},
+])
+def test_network_slicing_batch_path_equals_the_record_path(overrides: dict) -> None:
+    venv = gym.make_vec("netgym-lite/NetworkSlicing-v0", num_envs=3, steps_per_episode=4, episodes_per_session=2,
+                        **overrides)
+    assert venv._batch_rows
+    venv.reset(seed=8)
+    seen = set()
+    actions = _actions(venv.action_space, 9, seed=6)
+    actions[2][1] = np.array([0.9, 0.8], dtype=np.float32)  # over 1 in all: the softmax rule
+    for k, a in enumerate(actions):
+        validated, caps = venv.face._validate_actions(np.asarray(a))
+        for i in range(3):  # the allocation the per-sub-env path would pend
+            np.testing.assert_array_equal(validated[i], venv.face._validate_action(a[i]))
+            sim = venv._batch.sims[i]
+            venv.face._apply_to_sim(validated[i], sim)
+            np.testing.assert_array_equal(caps[i], sim._allocation)
+        venv.step(a)
+        obs, rewards = venv._observe_many(np.arange(3))
+        for i in range(3):
+            want_obs, want_reward = venv._observe(i)
+            np.testing.assert_array_equal(obs[i], want_obs, err_msg=f"sub-env {i}, step {k}")
+            assert rewards[i] == want_reward, (i, k)
+            seen.add((obs[i].tobytes(), float(rewards[i])))
+    assert len(seen) > 9
+    venv.close()

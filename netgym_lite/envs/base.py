@@ -312,9 +312,14 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def _validate_actions(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """All sub-envs' actions at once: (validated actions, one row per sub-env as :meth:`_validate_action`
-        returns it; the ``(num_envs, units)`` pending action units of :class:`~netgym_lite.sim.Simulation`).
+        returns it; what each sub-env's simulation is to pend, one row per sub-env for :meth:`_apply_pending`).
         None: no batch path, or some action is invalid (the per-sub-env path then names it)."""
         return None
+
+    def _apply_pending(self, pending: np.ndarray, sim: Any) -> None:
+        """One row of :meth:`_validate_actions`' pending array onto its simulation: by default the action units
+        :meth:`~netgym_lite.sim.Simulation.set_wifi_split` would have computed."""
+        sim.set_action_units(pending)
 
     # ------------------------------------------------------------------------------------------ helpers
     def _unsubscribed_data_keys(self) -> list[str]:

@@ -76,14 +76,23 @@ def get_observation(records: Sequence[Mapping[str, Any]], num_slices: int, num_u
     slices = _user_slices(records, num_users, slice_of_user)
     max_owd = record_values(records, "gma", "dl::max_owd", num_users)
     owd = record_values(records, "gma", "dl::owd", num_users)
-    for sl in range(num_slices):
-        mine = slices == sl
-        valid_max = max_owd[mine & np.isfinite(max_owd) & (max_owd >= 0)]
-        valid = owd[mine & np.isfinite(owd) & (owd >= 0)]
-        obs[3, sl] = valid_max.max() if valid_max.size else 0.0
-        obs[4, sl] = valid.mean() if valid.size else 0.0
+    _slice_delays(max_owd, owd, slices, obs[3], obs[4])
     obs[~np.isfinite(obs) | (obs < 0)] = 0.0
     return obs.astype(np.float32)
+
+
+def _slice_delays(max_owd: np.ndarray, owd: np.ndarray, slices: np.ndarray, max_out: np.ndarray,
+                  mean_out: np.ndarray) -> None:
+    """Per slice: the max of its users' valid ``max_owd`` and the mean of their valid ``owd`` (0 when none is
+    valid: finite and ≥ 0), into ``max_out`` and ``mean_out``."""
+    valid_max_owd = np.isfinite(max_owd) & (max_owd >= 0)
+    valid_owd = np.isfinite(owd) & (owd >= 0)
+    for sl in range(max_out.size):
+        mine = slices == sl
+        valid_max = max_owd[mine & valid_max_owd]
+        valid = owd[mine & valid_owd]
+        max_out[sl] = valid_max.max() if valid_max.size else 0.0
+        mean_out[sl] = valid.mean() if valid.size else 0.0
 
 
 def get_reward(records: Sequence[Mapping[str, Any]], num_slices: int, violation_weight: float = 1.5,
@@ -97,10 +106,19 @@ def get_reward(records: Sequence[Mapping[str, Any]], num_slices: int, violation_
     """
     thr = cell_values(records, "gma", "dl::cell::rate", num_slices, fill=0.0)
     load = cell_values(records, "gma", "dl::cell::tx_rate", num_slices, fill=0.0)
-    viol = np.clip(cell_values(records, "gma", "dl::cell::delay_violation", num_slices, fill=0.0), 0, None) / 100
-    usage = np.clip(cell_values(records, "lte", "dl::cell::rb_usage", num_slices, fill=0.0), 0, None) / 100
-    served = np.divide(np.clip(thr, 0, None), load, out=np.ones(num_slices), where=load > 0)
-    return float(np.sum(served - violation_weight * viol - rb_usage_weight * usage))
+    viol = cell_values(records, "gma", "dl::cell::delay_violation", num_slices, fill=0.0)
+    usage = cell_values(records, "lte", "dl::cell::rb_usage", num_slices, fill=0.0)
+    return float(np.sum(_reward_terms(thr, load, viol, usage, violation_weight, rb_usage_weight)))
+
+
+def _reward_terms(thr: np.ndarray, load: np.ndarray, viol: np.ndarray, usage: np.ndarray, violation_weight: float,
+                  rb_usage_weight: float) -> np.ndarray:
+    """Each slice's term of :func:`get_reward` (element by element, so a batch of measurements stacked on a first
+    axis gives each one's terms)."""
+    viol = np.clip(viol, 0, None) / 100
+    usage = np.clip(usage, 0, None) / 100
+    served = np.divide(np.clip(thr, 0, None), load, out=np.ones(thr.shape), where=load > 0)
+    return served - violation_weight * viol - rb_usage_weight * usage
 
 
 def validate_action(action: Any, num_slices: int) -> np.ndarray | None:
@@ -232,6 +250,47 @@ class NetworkSlicingEnv(NetworkGymEnv):
 
     def _reward(self, records: list[dict]) -> float:
         return get_reward(records, self.num_slices, self.violation_weight, self.rb_usage_weight)
+
+    def _observe_rows(self, rows: Mapping[tuple[str, str], np.ndarray],
+                      num_envs: int) -> tuple[np.ndarray, np.ndarray]:
+        n, s, u = num_envs, self.num_slices, self.num_users
+
+        def values(source: str, name: str, width: int, fill: float) -> np.ndarray:
+            got = rows.get((source, name))
+            return np.full((n, width), fill) if got is None else got
+
+        thr = values("gma", "dl::cell::rate", s, 0.0)
+        load = values("gma", "dl::cell::tx_rate", s, 0.0)
+        viol = values("gma", "dl::cell::delay_violation", s, 0.0)
+        usage = values("lte", "dl::cell::rb_usage", s, 0.0)
+        obs = np.zeros((n, len(OBSERVATION_ROWS), s))
+        obs[:, 0] = thr
+        obs[:, 1] = usage / 100.0
+        obs[:, 2] = viol / 100.0
+        reported = values("lte", "slice_id", u, -1.0)  # as _user_slices places users
+        slices = np.where(reported >= 0, reported, np.asarray(self.cfg.slice_of_user, dtype=np.float64)).astype(np.int64)
+        max_owd, owd = values("gma", "dl::max_owd", u, -1.0), values("gma", "dl::owd", u, -1.0)
+        for i in range(n):
+            _slice_delays(max_owd[i], owd[i], slices[i], obs[i, 3], obs[i, 4])
+        obs[~np.isfinite(obs) | (obs < 0)] = 0.0
+        terms = _reward_terms(thr, load, viol, usage, self.violation_weight, self.rb_usage_weight)
+        rewards = np.array([float(np.sum(terms[i])) for i in range(n)])  # each as get_reward sums its row
+        return obs.astype(np.float32), rewards
+
+    def _validate_actions(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        n, s = actions.shape[0], self.num_slices
+        if actions.dtype.kind not in "fiu" or actions.shape[1:] != (s,):
+            return None
+        shares = actions.astype(np.float64)  # as validate_action converts each row
+        if outside_unit_interval(shares).any():
+            return None
+        prioritized = np.array([action_to_rbgs(row, self.rbg_num) for row in shares]).reshape(n, s)
+        # as _apply_to_sim's three columns reach Simulation.set_slice_allocation: [0, prioritized, all RBGs], capped
+        caps = np.stack([np.zeros((n, s)), prioritized, np.full((n, s), float(self.rbg_num))], axis=2)
+        return prioritized, np.minimum(caps, rbg_count(self.cfg.lte.resource_block_num)).astype(np.int64)
+
+    def _apply_pending(self, pending: np.ndarray, sim: Any) -> None:
+        sim.set_slice_caps(pending)
 
     def _validate_action(self, action: Any) -> np.ndarray | None:
         shares = validate_action(action, self.num_slices)

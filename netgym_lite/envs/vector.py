@@ -29,8 +29,11 @@ from gymnasium.vector.utils import batch_space
 from netgym_lite.batch import SimulationBatch
 from netgym_lite.envs.base import NetworkGymEnv
 from netgym_lite.errors import ActionError, ConfigError
+from netgym_lite.models.measurement import ALL_METRIC_KEYS
 from netgym_lite.records import round6, sent_table_keys, swap_direction
 from netgym_lite.sim import Simulation
+
+_UPLINK_TABLE_KEYS = frozenset(map(swap_direction, ALL_METRIC_KEYS))  # the table's keys as sent with uplink data
 
 
 class _Session:
@@ -137,15 +140,23 @@ class NetworkGymVectorEnv(VectorEnv):
             return np.stack([obs for obs, _ in pairs]), np.array([reward for _, reward in pairs])
         if self._row_plan is None:
             rows, keys = sent_table_keys(self.cfg, self._keys, self._batch.tables.shape[1])
-            # the adapters read the data direction under its downlink names (RecordIndex does the same swap)
-            names = [tuple(swap_direction(key).split("::", 1)) if not self.cfg.downlink else tuple(key.split("::", 1))
-                     for key in keys]
-            self._row_plan = (np.array(rows, dtype=np.intp), names)
-        rows, names = self._row_plan
+            self._row_plan = (np.array(rows, dtype=np.intp), [self._adapter_name(key) for key in keys],
+                              bool(self._keys - set(keys) - set(ALL_METRIC_KEYS) - _UPLINK_TABLE_KEYS))
+        rows, names, per_cell = self._row_plan
         values = round6(self._batch.tables[np.ix_(envs, rows)])  # exactly the values the records carry
-        result = self.face._observe_rows({name: values[:, j, :] for j, name in enumerate(names)}, len(envs))
+        batch = {name: values[:, j, :] for j, name in enumerate(names)}
+        if per_cell:  # per-slice records: each simulation's, as its records would carry them
+            cells = [self._batch.sims[i].cell_values(self._batch.tables[i], self._keys) for i in envs]
+            for key in cells[0]:
+                batch[self._adapter_name(key)] = np.array([c[key] for c in cells], dtype=np.float64)
+        result = self.face._observe_rows(batch, len(envs))
         assert result is not None
         return result
+
+    def _adapter_name(self, key: str) -> tuple[str, str]:
+        """(source, name) under which the adapters read a key as sent: with uplink data the data direction keeps its
+        downlink names (RecordIndex does the same swap)."""
+        return tuple((key if self.cfg.downlink else swap_direction(key)).split("::", 1))  # type: ignore[return-value]
 
     def _infos(self) -> dict:
         assert self._batch is not None
@@ -189,7 +200,7 @@ class NetworkGymVectorEnv(VectorEnv):
         terminated = np.zeros(n, dtype=np.bool_)
         truncated = np.zeros(n, dtype=np.bool_)
         was_reset = self._autoreset.copy()
-        batch = self.face._validate_actions(actions)  # (validated rows, action units) or None: one by one
+        batch = self.face._validate_actions(actions)  # (validated rows, pending rows) or None: one by one
         for i in range(n):
             session = self._sessions[i]
             if was_reset[i]:
@@ -197,7 +208,7 @@ class NetworkGymVectorEnv(VectorEnv):
                 continue
             if batch is not None:
                 validated = batch[0][i]
-                self._batch.sims[i].set_action_units(batch[1][i])
+                self.face._apply_pending(batch[1][i], self._batch.sims[i])
             else:
                 try:
                     validated = self.face._validate_action(actions[i])
