@@ -219,6 +219,9 @@ def test_an_invalid_action_in_a_batch_is_named_per_sub_env() -> None:
 @pytest.mark.parametrize("overrides", [
     {},
     {"violation_weight": 0.25, "rb_usage_weight": 2.0},
+    # 9 users: each slice's mean delay summed in numpy's pairwise order (the per-row path)
+    {"slice_list": [{"num_users": 4, "dedicated_rbg": 0, "prioritized_rbg": 5, "shared_rbg": 25},
+                    {"num_users": 5, "dedicated_rbg": 0, "prioritized_rbg": 5, "shared_rbg": 25}]},
     # per-user records left out: the slices come from the scenario, the delay rows are 0
     {"subscribed_network_stats": ["gma::dl::cell::rate", "lte::dl::cell::rb_usage", "gma::dl::cell::tx_rate"]},
 ])
