@@ -307,7 +307,12 @@ class NetworkSlicingEnv(NetworkGymEnv):
         shares = actions.astype(np.float64)  # as validate_action converts each row
         if outside_unit_interval(shares).any():
             return None
-        prioritized = np.array([action_to_rbgs(row, self.rbg_num) for row in shares]).reshape(n, s)
+        # action_to_rbgs row by row, in one operation for the rows summing to at most 1 (no softmax); numpy sums
+        # fewer than 8 values one after the other along a row as along a 1-D array
+        sums = shares.sum(axis=1) if s < _SEQUENTIAL_SUM else np.array([row.sum() for row in shares])
+        prioritized = np.floor(shares * self.rbg_num + 0.5)
+        for i in np.flatnonzero(sums > 1.0):
+            prioritized[i] = action_to_rbgs(shares[i], self.rbg_num)
         # as _apply_to_sim's three columns reach Simulation.set_slice_allocation: [0, prioritized, all RBGs], capped
         caps = np.stack([np.zeros((n, s)), prioritized, np.full((n, s), float(self.rbg_num))], axis=2)
         return prioritized, np.minimum(caps, rbg_count(self.cfg.lte.resource_block_num)).astype(np.int64)
