@@ -45,7 +45,7 @@ def main() -> None:
     print("| env | single env | sync x8 | " + " | ".join(f"native x{n} (serial / parallel)" for n in sizes) + " |")
     print("|---|---|---|" + "---|" * len(sizes))
     for env_id, info in netgym_lite.ENVS.items():
-        if not info.vector_entry_point:  # no native vector env (rmcat): nothing to compare
+        if not info.vector_entry_point:  # no native vector env: nothing to compare
             continue
         single = gym.make(env_id)
         row = [f"{rate(single, steps * 5, False):,.0f}"]

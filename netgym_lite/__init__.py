@@ -5,7 +5,7 @@
 * ``netgym-lite/TrafficMgmt-v0`` (NetworkGym's ``nqos_split``): :class:`netgym_lite.envs.traffic_mgmt.TrafficMgmtEnv`;
 * ``netgym-lite/QoSSteer-v0`` (``qos_steer``): :class:`netgym_lite.envs.qos_steer.QoSSteerEnv`;
 * ``netgym-lite/NetworkSlicing-v0`` (``network_slicing``): :class:`netgym_lite.envs.network_slicing.NetworkSlicingEnv`;
-* ``netgym-lite/RMCAT-v0`` (``rmcat``): :class:`netgym_lite.envs.rmcat.RMCATEnv` (no native vector env yet).
+* ``netgym-lite/RMCAT-v0`` (``rmcat``): :class:`netgym_lite.envs.rmcat.RMCATEnv`.
 
 Heavier objects (the Simulation, the env classes) are imported lazily on first attribute access.
 """
@@ -78,7 +78,8 @@ ENVS = {
     "netgym-lite/NetworkSlicing-v0": EnvInfo("network_slicing", "network_slicing",
                                              "netgym_lite.envs.network_slicing:NetworkSlicingEnv",
                                              "netgym_lite.envs.vector:make_network_slicing"),
-    "netgym-lite/RMCAT-v0": EnvInfo("rmcat", "rmcat", "netgym_lite.envs.rmcat:RMCATEnv", None),
+    "netgym-lite/RMCAT-v0": EnvInfo("rmcat", "rmcat", "netgym_lite.envs.rmcat:RMCATEnv",
+                                    "netgym_lite.envs.vector:make_rmcat"),
 }
 #: Command-line env names (``netgym-lite run/eval/train --env NAME``) → Gymnasium id.
 ENV_IDS_BY_NAME = {info.cli_name: env_id for env_id, info in ENVS.items()}

@@ -17,6 +17,7 @@ import numpy as np
 
 from .config_rmcat import STAT_KEYS, STAT_NAMES
 from .config_types import ScenarioConfig
+from .core.batch import list_append, list_set, new_list, run_rmcat_batch
 from .core.rng import make_streams
 from .errors import NetgymError
 from .models import rmcat as m
@@ -63,8 +64,9 @@ class RmcatSimulation:
         self.num_users = cfg.num_users  # the NADA flows
         self.ts_ms = 0
         wanted = set(cfg.subscribed_network_stats)
-        self._names = [name for name, key in zip(RECORD_ROWS, RECORD_KEYS, strict=True)
-                       if not wanted or key in wanted]
+        #: Names of the records sent (source ``rmcat``), in order: those the subscription asks for.
+        self.record_names = [name for name, key in zip(RECORD_ROWS, RECORD_KEYS, strict=True)
+                             if not wanted or key in wanted]
 
     def set_rates(self, rates_bps: np.ndarray | None) -> None:
         """Sending rate per NADA flow for the next interval (bps in [150000, 1500000]); NaN (or ``None`` for
@@ -98,24 +100,40 @@ class RmcatSimulation:
     def advance_interval(self) -> None:
         """Run one measurement interval (the first call also runs the warm-up up to the measurement start)."""
         s, p = self.state, self.params
-        interval = float(self.cfg.step_interval_ms)
+        t_warm, t_end = self.prepare_interval()
+        if t_warm >= 0.0:
+            m.run_rmcat_interval(s, p, t_warm)
+        m.run_rmcat_interval(s, p, t_end)
+        self.finish_interval(t_end)
+
+    # The two halves of an interval around the numba call, public so that a batch (RmcatBatch) runs many
+    # simulations' intervals in one call with exactly this semantics.
+    def prepare_interval(self) -> tuple[float, float]:
+        """(end of the warm-up to run first, −1 when none; end of the interval)."""
+        t_warm = -1.0
         if self.ts_ms == 0:
             self.ts_ms = int(self.cfg.measurement_start_time_ms)
-            m.run_rmcat_interval(s, p, float(self.ts_ms))
-        t_end = float(self.ts_ms) + interval
-        m.run_rmcat_interval(s, p, t_end)
+            t_warm = float(self.ts_ms)
+        return t_warm, float(self.ts_ms) + float(self.cfg.step_interval_ms)
+
+    def finish_interval(self, t_end: float) -> None:
+        """After the interval ran: the agent's rates expire, capacity is checked, ``ts_ms`` moves on."""
+        s = self.state
         s.agent_bps[:] = -1.0  # an action holds for one interval
         if s.error[0]:
             raise NetgymError("simulation capacity exceeded (rmcat packet ring); lower the rates or the delay")
         self.ts_ms = int(round(t_end))
 
-    def records(self) -> list[dict]:
-        """The records of the interval just run (ids = flow ids from 0; −1 for a flow without reports yet)."""
+    def records(self, table: object = None, only: frozenset[str] | None = None) -> list[dict]:
+        """The records of the interval just run (ids = flow ids from 0; −1 for a flow without reports yet), those
+        of the full keys in ``only`` when given (``table`` is unused: the signature of ``Simulation.records``)."""
         st = self.state.stats
         valid = st[m.S_VALID] > 0
         ids = list(range(self.num_users))
         out = []
-        for name in self._names:
+        for name in self.record_names:
+            if only is not None and f"rmcat::{name}" not in only:
+                continue
             values = np.where(valid, np.round(st[RECORD_ROWS[name]], 6), -1.0).tolist()
             out.append({"source": "rmcat", "name": name, "id": ids[:], "ts": self.ts_ms, "value": values})
         return out
@@ -142,3 +160,62 @@ class RmcatSimulation:
             "dropped_link": t[:, m.T_DROPPED_LINK].copy(),
             "in_system": ptr[:, m.P_WRITE] - ptr[:, m.P_DELIVERED],
         }
+
+
+class RmcatBatch:
+    """RMCAT simulations of one scenario shape advanced together by one numba call (``core.batch.run_rmcat_batch``),
+    each with exactly :meth:`RmcatSimulation.advance_interval`'s semantics: the RMCAT envs' native vector env.
+    The interface of :class:`netgym_lite.batch.SimulationBatch` (``sims``, ``tables``, ``advance``, ``replace``);
+    records come from each simulation (``tables`` holds None). ``parallel`` is accepted and ignored: a simulation's
+    step costs ~2 µs here, less than the Python around it, so threads would only add their start-up."""
+
+    def __init__(self, sims: list[RmcatSimulation], parallel: bool = False) -> None:
+        if not sims:
+            raise NetgymError("a simulation batch needs at least one simulation")
+        self.sims = list(sims)
+        self._shape = self._shape_of(sims[0])
+        for sim in sims:
+            self._check(sim)
+        n = len(sims)
+        self._states = new_list(sims[0].state)
+        self._params = new_list(sims[0].params)
+        for sim in sims[1:]:
+            list_append(self._states, sim.state)
+            list_append(self._params, sim.params)
+        self.tables: list[None] = [None] * n
+        self._t_warm = np.zeros(n)
+        self._t_end = np.zeros(n)
+
+    @staticmethod
+    def _shape_of(sim: RmcatSimulation) -> tuple:
+        return tuple(np.shape(a) for a in (*sim.state, *sim.params))
+
+    def _check(self, sim: RmcatSimulation) -> None:
+        if self._shape_of(sim) != self._shape:
+            raise NetgymError("simulations of a batch must share the scenario shape (flows, trace, ring); build "
+                              "them from one scenario")
+
+    def replace(self, i: int, sim: RmcatSimulation) -> None:
+        """Put a new simulation (a new session) in slot ``i``."""
+        self._check(sim)
+        self.sims[i] = sim
+        list_set(self._states, i, sim.state)
+        list_set(self._params, i, sim.params)
+
+    def record_rows(self, envs: np.ndarray, only: frozenset[str]) -> dict[str, np.ndarray]:
+        """The values of the per-flow records among the full keys ``only`` of the simulations ``envs``, by key, as
+        ``(len(envs), F)`` arrays exactly as their records carry them (a key the subscription leaves out is
+        absent): the vector env's batch path."""
+        stats = np.stack([self.sims[i].state.stats for i in envs])
+        valid = stats[:, m.S_VALID] > 0
+        return {f"rmcat::{name}": np.where(valid, np.round(stats[:, RECORD_ROWS[name]], 6), -1.0)
+                for name in self.sims[0].record_names if f"rmcat::{name}" in only}
+
+    def advance(self, active: np.ndarray | None = None) -> None:
+        """Run the next interval of every simulation (or of those with ``active[i]``) in one numba call."""
+        active = np.ones(len(self.sims), dtype=np.bool_) if active is None else np.asarray(active, dtype=np.bool_)
+        for i in np.flatnonzero(active):
+            self._t_warm[i], self._t_end[i] = self.sims[i].prepare_interval()
+        run_rmcat_batch(self._states, self._params, self._t_warm, self._t_end, active)
+        for i in np.flatnonzero(active):
+            self.sims[i].finish_interval(self._t_end[i])

@@ -16,6 +16,7 @@ CASES = {
     "netgym-lite/TrafficMgmt-v0": {"num_users": 3, "steps_per_episode": 3, "episodes_per_session": 2},
     "netgym-lite/QoSSteer-v0": {"num_users": 4, "steps_per_episode": 2, "episodes_per_session": 2},
     "netgym-lite/NetworkSlicing-v0": {"steps_per_episode": 3, "episodes_per_session": 2},
+    "netgym-lite/RMCAT-v0": {"nada_flows": 2, "steps_per_episode": 3, "episodes_per_session": 2},
 }
 
 
@@ -176,6 +177,8 @@ BATCH_CASES = [
     ("netgym-lite/TrafficMgmt-v0", {"num_users": 3, "subscribed_network_stats": ["gma::dl::rate", "lte::dl::max_rate"]}),
     ("netgym-lite/QoSSteer-v0", {"num_users": 5}),
     ("netgym-lite/QoSSteer-v0", {"num_users": 5, "subscribed_network_stats": ["gma::dl::rate"]}),
+    ("netgym-lite/RMCAT-v0", {"nada_flows": 3, "udp_flows": 1}),
+    ("netgym-lite/RMCAT-v0", {"nada_flows": 2, "subscribed_network_stats": ["rmcat::rtt", "rmcat::rrate"]}),
 ]
 
 
@@ -188,8 +191,9 @@ def test_batch_path_equals_the_record_path(env_id: str, overrides: dict) -> None
     actions = _actions(venv.action_space, 9, seed=4)
     seen = set()
     for k, a in enumerate(actions):
-        validated, units = venv.face._validate_actions(np.asarray(a))
-        for i in range(3):  # the units the per-sub-env path would pend
+        batch = venv.face._validate_actions(np.asarray(a))
+        for i in range(3 if batch is not None else 0):  # the units the per-sub-env path would pend
+            validated, units = batch
             np.testing.assert_array_equal(validated[i], venv.face._validate_action(a[i]))
             sim = venv._batch.sims[i]
             venv.face._apply_to_sim(validated[i], sim)

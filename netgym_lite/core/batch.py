@@ -16,6 +16,7 @@ from numba import prange
 from numba.typed import List
 
 from ..models.measurement import close_interval, measure_interval
+from ..models.rmcat import run_rmcat_interval
 from .engine import run_interval
 from .jit import kernel
 
@@ -60,6 +61,18 @@ def run_batch_parallel(states, params, action_units, close_first, apply_action, 
     for j in prange(len(states)):
         _advance_one(states, params, action_units, close_first, apply_action, move_ms, t_end_ms, tables, active,
                      np.int64(j))  # prange counts in uint64; typed lists index with int64
+
+
+@kernel(_nrt=True)
+def run_rmcat_batch(states, params, t_warm_ms, t_end_ms, active) -> None:
+    """The RMCAT envs' batch (``rmcat_sim.RmcatBatch``): for every simulation i with ``active[i]``, the warm-up to
+    ``t_warm_ms[i]`` first when that is ≥ 0 (a session's first interval), then the interval to ``t_end_ms[i]``."""
+    for i in range(len(states)):
+        if not active[i]:
+            continue
+        if t_warm_ms[i] >= 0.0:
+            run_rmcat_interval(states[i], params[i], t_warm_ms[i])
+        run_rmcat_interval(states[i], params[i], t_end_ms[i])
 
 
 # Typed lists built and updated by cached kernels: numba compiles typed.List's Python-side constructor and setitem

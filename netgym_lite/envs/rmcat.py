@@ -71,6 +71,12 @@ def get_reward(records: Sequence[Mapping[str, Any]], num_flows: int, reward_type
     rate = flow_values(records, "rmcat", "rrate", num_flows, fill=0.0)
     qdel = flow_values(records, "rmcat", "qdel", num_flows, fill=0.0)
     plr = flow_values(records, "rmcat", "plr", num_flows, fill=0.0)
+    return _media_utility(rate, qdel, plr, delay_weight_per_ms, loss_weight)
+
+
+def _media_utility(rate: np.ndarray, qdel: np.ndarray, plr: np.ndarray, delay_weight_per_ms: float,
+                   loss_weight: float) -> float:
+    """:func:`get_reward`'s ``media_utility`` from the flows' rrate, qdel and plr values (missing = 0)."""
     rate = np.where(np.isfinite(rate), np.maximum(rate, RATE_FLOOR_BPS), RATE_FLOOR_BPS)
     qdel = np.where(np.isfinite(qdel) & (qdel > 0), qdel, 0.0)
     plr = np.where(np.isfinite(plr) & (plr > 0), plr, 0.0)
@@ -176,8 +182,9 @@ class RMCATEnv(NetworkGymEnv):
 
     ## Vectorized environment
 
-    No native vector env yet (the id is registered without a vector entry point): ``gym.make_vec(id, num_envs=k)``
-    gives Gymnasium's ``SyncVectorEnv`` (``vectorization_mode="async"`` works too).
+    ``gym.make_vec(id, num_envs=k)`` gives the native vector env (``netgym_lite.envs.vector``): all k sessions'
+    networks advance in one numba call per step (``rmcat_sim.RmcatBatch``), sub-env i equal to a single env seeded
+    ``s + i``.
 
     ## Version History
 
@@ -218,6 +225,22 @@ class RMCATEnv(NetworkGymEnv):
 
     def _validate_action(self, action: Any) -> np.ndarray | None:
         return validate_action(action, self.num_flows)
+
+    def _observe_rows(self, rows: Mapping[tuple[str, str], np.ndarray],
+                      num_envs: int) -> tuple[np.ndarray, np.ndarray]:
+        n, f = num_envs, self.num_flows
+        obs = np.zeros((n, len(OBSERVATION_RECORDS), f))
+        for r, key in enumerate(OBSERVATION_RECORDS):
+            if key in rows:
+                obs[:, r] = rows[key]
+        obs[~np.isfinite(obs) | (obs < 0)] = 0.0
+        if self.reward_type != "media_utility":  # (checked at construction; get_reward's error otherwise)
+            raise ConfigError(f"reward_type={self.reward_type!r} is invalid: allowed one of {', '.join(REWARD_TYPES)}")
+        zeros = np.zeros((n, f))
+        rate, qdel, plr = (rows.get(("rmcat", name), zeros) for name in ("rrate", "qdel", "plr"))
+        rewards = np.array([_media_utility(rate[i], qdel[i], plr[i], self.delay_weight_per_ms, self.loss_weight)
+                            for i in range(n)])
+        return obs.astype(np.float32), rewards
 
     def _policy(self, rates: np.ndarray | None) -> dict:
         return get_policy(rates, self._template())

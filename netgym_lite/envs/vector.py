@@ -31,6 +31,7 @@ from netgym_lite.envs.base import NetworkGymEnv
 from netgym_lite.errors import ActionError, ConfigError
 from netgym_lite.models.measurement import ALL_METRIC_KEYS
 from netgym_lite.records import round6, sent_table_keys, swap_direction
+from netgym_lite.rmcat_sim import RmcatBatch, RmcatSimulation
 from netgym_lite.sim import Simulation
 
 _UPLINK_TABLE_KEYS = frozenset(map(swap_direction, ALL_METRIC_KEYS))  # the table's keys as sent with uplink data
@@ -95,7 +96,7 @@ class NetworkGymVectorEnv(VectorEnv):
         # the keys as sent: with uplink data the gma ones carry swapped directions (records.swap_direction)
         self._keys = env_class.RECORD_KEYS if self.cfg.downlink else frozenset(
             map(swap_direction, env_class.RECORD_KEYS))
-        self._batch: SimulationBatch | None = None
+        self._batch: SimulationBatch | RmcatBatch | None = None
         self._parallel = bool(parallel)
         self._sessions: list[_Session] = []
         self._rngs = [seeding.np_random(None)[0] for _ in range(num_envs)]
@@ -121,6 +122,8 @@ class NetworkGymVectorEnv(VectorEnv):
             self._sessions.append(_Session(session_seed))
         else:
             self._sessions[i] = _Session(session_seed)
+        if self.cfg.env == "rmcat":
+            return RmcatSimulation(self.cfg, seed=session_seed)
         old = None if self._batch is None else self._batch.sims[i]
         return Simulation(self.cfg, seed=session_seed, recycle=old)
 
@@ -138,6 +141,11 @@ class NetworkGymVectorEnv(VectorEnv):
         if not self._batch_rows:
             pairs = [self._observe(int(i)) for i in envs]
             return np.stack([obs for obs, _ in pairs]), np.array([reward for _, reward in pairs])
+        if isinstance(self._batch, RmcatBatch):  # per-flow records, from each simulation's stats
+            flows = self._batch.record_rows(envs, self._keys)
+            result = self.face._observe_rows({self._adapter_name(key): v for key, v in flows.items()}, len(envs))
+            assert result is not None
+            return result
         if self._row_plan is None:
             rows, keys = sent_table_keys(self.cfg, self._keys, self._batch.tables.shape[1])
             self._row_plan = (np.array(rows, dtype=np.intp), [self._adapter_name(key) for key in keys],
@@ -180,7 +188,8 @@ class NetworkGymVectorEnv(VectorEnv):
                 raise ConfigError(f"seed has {len(seeds)} entries: allowed one per sub-env ({self.num_envs})")
         sims = [self._new_session(i, s) for i, s in enumerate(seeds)]
         if self._batch is None:
-            self._batch = SimulationBatch(sims, parallel=self._parallel)
+            batch_class = RmcatBatch if self.cfg.env == "rmcat" else SimulationBatch
+            self._batch = batch_class(sims, parallel=self._parallel)
         else:
             for i, sim in enumerate(sims):
                 self._batch.replace(i, sim)
@@ -282,3 +291,4 @@ def _vector_entry(env_class_path: str):
 make_traffic_mgmt = _vector_entry("netgym_lite.envs.traffic_mgmt:TrafficMgmtEnv")
 make_qos_steer = _vector_entry("netgym_lite.envs.qos_steer:QoSSteerEnv")
 make_network_slicing = _vector_entry("netgym_lite.envs.network_slicing:NetworkSlicingEnv")
+make_rmcat = _vector_entry("netgym_lite.envs.rmcat:RMCATEnv")
