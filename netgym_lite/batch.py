@@ -8,6 +8,8 @@ builds its records); they are closed at the start of the next :meth:`advance`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from netgym_lite.core.batch import list_append, list_set, new_list, run_batch_parallel, run_batch_serial
@@ -15,27 +17,62 @@ from netgym_lite.errors import NetgymError
 from netgym_lite.sim import Simulation
 
 
-class SimulationBatch:
-    """Simulations advanced together; all must share the scenario shape (users, APs, slices, transport).
+class TypedListBatch:
+    """What every batch shares: its simulations, their State and Params items in numba typed lists (one numba call
+    takes them all), and the check that a new session fits the batch's scenario shape. Subclasses say which items
+    (:meth:`_items`) and which shape (:meth:`_shape_of`, described by ``SHAPE``)."""
 
-    ``parallel``: spread the simulations over numba's threads (``numba.set_num_threads``); worth it on idle cores
-    with several simulations per thread, a loss when the cores are busy (benchmarks/bench_vector.py measures it).
-    """
+    SHAPE = "the scenario shape"
 
-    def __init__(self, sims: list[Simulation], parallel: bool = False) -> None:
-        self._run = run_batch_parallel if parallel else run_batch_serial
+    def __init__(self, sims: list) -> None:
         if not sims:
             raise NetgymError("a simulation batch needs at least one simulation")
         self.sims = list(sims)
         self._shape = self._shape_of(sims[0])
         for sim in sims:
             self._check(sim)
-        n, users = len(sims), sims[0].num_users
-        self._states = new_list(sims[0].state_ref)
-        self._params = new_list(sims[0].params_ref)
+        state, params = self._items(sims[0])
+        self._states = new_list(state)
+        self._params = new_list(params)
         for sim in sims[1:]:
-            list_append(self._states, sim.state_ref)
-            list_append(self._params, sim.params_ref)
+            state, params = self._items(sim)
+            list_append(self._states, state)
+            list_append(self._params, params)
+
+    @staticmethod
+    def _items(sim: Any) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _shape_of(sim: Any) -> tuple:
+        raise NotImplementedError
+
+    def _check(self, sim: Any) -> None:
+        if self._shape_of(sim) != self._shape:
+            raise NetgymError(f"simulations of a batch must share {self.SHAPE}; build them from one scenario")
+
+    def replace(self, i: int, sim: Any) -> None:
+        """Put a new simulation (a new session) in slot ``i``."""
+        self._check(sim)
+        self.sims[i] = sim
+        state, params = self._items(sim)
+        list_set(self._states, i, state)
+        list_set(self._params, i, params)
+
+
+class SimulationBatch(TypedListBatch):
+    """Simulations advanced together; all must share the scenario shape (users, APs, slices, transport).
+
+    ``parallel``: spread the simulations over numba's threads (``numba.set_num_threads``); worth it on idle cores
+    with several simulations per thread, a loss when the cores are busy (benchmarks/bench_vector.py measures it).
+    """
+
+    SHAPE = "the scenario shape (users, APs, slices, transport, buffers)"
+
+    def __init__(self, sims: list[Simulation], parallel: bool = False) -> None:
+        super().__init__(sims)
+        self._run = run_batch_parallel if parallel else run_batch_serial
+        n, users = len(sims), sims[0].num_users
         self._open = np.zeros(n, dtype=np.bool_)  # scratch: each simulation's interval_open for the call
         self.tables = np.zeros((n, len(sims[0].metric_keys), users))
         self._units = np.full((n, sims[0].action_units.size), -1, dtype=np.int64)
@@ -44,20 +81,12 @@ class SimulationBatch:
         self._t_end = np.zeros(n)
 
     @staticmethod
+    def _items(sim: Simulation) -> tuple[Any, Any]:
+        return sim.state_ref, sim.params_ref
+
+    @staticmethod
     def _shape_of(sim: Simulation) -> tuple:
         return tuple((name, a.shape, a.dtype) for name, a in zip(sim.state._fields, sim.state, strict=True))
-
-    def _check(self, sim: Simulation) -> None:
-        if self._shape_of(sim) != self._shape:
-            raise NetgymError("simulations of a batch must share the scenario shape (users, APs, slices, "
-                              "transport, buffers); build them from one scenario")
-
-    def replace(self, i: int, sim: Simulation) -> None:
-        """Put a new simulation (a new session) in slot ``i``."""
-        self._check(sim)
-        self.sims[i] = sim
-        list_set(self._states, i, sim.state_ref)
-        list_set(self._params, i, sim.params_ref)
 
     def advance(self, active: np.ndarray | None = None) -> None:
         """Run the next interval of every simulation (or of those with ``active[i]``), each with its pending

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .batch import TypedListBatch
 from .config_rmcat import STAT_KEYS, STAT_NAMES
 from .config_types import ScenarioConfig
-from .core.batch import list_append, list_set, new_list, run_rmcat_batch
+from .core.batch import run_rmcat_batch
 from .core.rng import make_streams
 from .errors import NetgymError
 from .models import rmcat as m
@@ -162,45 +163,29 @@ class RmcatSimulation:
         }
 
 
-class RmcatBatch:
+class RmcatBatch(TypedListBatch):
     """RMCAT simulations of one scenario shape advanced together by one numba call (``core.batch.run_rmcat_batch``),
     each with exactly :meth:`RmcatSimulation.advance_interval`'s semantics: the RMCAT envs' native vector env.
     The interface of :class:`netgym_lite.batch.SimulationBatch` (``sims``, ``tables``, ``advance``, ``replace``);
     records come from each simulation (``tables`` holds None). ``parallel`` is accepted and ignored: a simulation's
     step costs ~2 µs here, less than the Python around it, so threads would only add their start-up."""
 
+    SHAPE = "the scenario shape (flows, trace, ring)"
+
     def __init__(self, sims: list[RmcatSimulation], parallel: bool = False) -> None:
-        if not sims:
-            raise NetgymError("a simulation batch needs at least one simulation")
-        self.sims = list(sims)
-        self._shape = self._shape_of(sims[0])
-        for sim in sims:
-            self._check(sim)
+        super().__init__(sims)
         n = len(sims)
-        self._states = new_list(sims[0].state)
-        self._params = new_list(sims[0].params)
-        for sim in sims[1:]:
-            list_append(self._states, sim.state)
-            list_append(self._params, sim.params)
         self.tables: list[None] = [None] * n
         self._t_warm = np.zeros(n)
         self._t_end = np.zeros(n)
 
     @staticmethod
+    def _items(sim: RmcatSimulation) -> tuple[m.RmcatState, m.RmcatParams]:
+        return sim.state, sim.params
+
+    @staticmethod
     def _shape_of(sim: RmcatSimulation) -> tuple:
         return tuple(np.shape(a) for a in (*sim.state, *sim.params))
-
-    def _check(self, sim: RmcatSimulation) -> None:
-        if self._shape_of(sim) != self._shape:
-            raise NetgymError("simulations of a batch must share the scenario shape (flows, trace, ring); build "
-                              "them from one scenario")
-
-    def replace(self, i: int, sim: RmcatSimulation) -> None:
-        """Put a new simulation (a new session) in slot ``i``."""
-        self._check(sim)
-        self.sims[i] = sim
-        list_set(self._states, i, sim.state)
-        list_set(self._params, i, sim.params)
 
     def record_rows(self, envs: np.ndarray, only: frozenset[str]) -> dict[str, np.ndarray]:
         """The values of the per-flow records among the full keys ``only`` of the simulations ``envs``, by key, as

@@ -179,7 +179,21 @@ BATCH_CASES = [
     ("netgym-lite/QoSSteer-v0", {"num_users": 5, "subscribed_network_stats": ["gma::dl::rate"]}),
     ("netgym-lite/RMCAT-v0", {"nada_flows": 3, "udp_flows": 1}),
     ("netgym-lite/RMCAT-v0", {"nada_flows": 2, "subscribed_network_stats": ["rmcat::rtt", "rmcat::rrate"]}),
+    ("netgym-lite/NetworkSlicing-v0", {}),
+    ("netgym-lite/NetworkSlicing-v0", {"violation_weight": 0.25, "rb_usage_weight": 2.0}),
+    # 9 users: each slice's mean delay summed in numpy's pairwise order (the per-row path)
+    ("netgym-lite/NetworkSlicing-v0", {"slice_list": [
+        {"num_users": 4, "dedicated_rbg": 0, "prioritized_rbg": 5, "shared_rbg": 25},
+        {"num_users": 5, "dedicated_rbg": 0, "prioritized_rbg": 5, "shared_rbg": 25}]}),
+    # per-user records left out: the slices come from the scenario, the delay rows are 0
+    ("netgym-lite/NetworkSlicing-v0", {"subscribed_network_stats": [
+        "gma::dl::cell::rate", "lte::dl::cell::rb_usage", "gma::dl::cell::tx_rate"]}),
 ]
+
+
+def _pending(sim: object) -> np.ndarray:
+    """What a simulation will apply next interval: its slice allocation (slicing) and its action units."""
+    return np.concatenate([sim._allocation.ravel(), sim.action_units])
 
 
 @pytest.mark.parametrize(("env_id", "overrides"), BATCH_CASES)
@@ -189,15 +203,19 @@ def test_batch_path_equals_the_record_path(env_id: str, overrides: dict) -> None
     assert venv._batch_rows
     venv.reset(seed=5)
     actions = _actions(venv.action_space, 9, seed=4)
+    if env_id == "netgym-lite/NetworkSlicing-v0":
+        actions[2][1] = np.array([0.9, 0.8], dtype=np.float32)  # over 1 in all: the softmax rule
     seen = set()
     for k, a in enumerate(actions):
         batch = venv.face._validate_actions(np.asarray(a))
-        for i in range(3 if batch is not None else 0):  # the units the per-sub-env path would pend
-            validated, units = batch
+        for i in range(3 if batch is not None else 0):  # what the per-sub-env path would pend
+            validated, pending = batch
             np.testing.assert_array_equal(validated[i], venv.face._validate_action(a[i]))
             sim = venv._batch.sims[i]
+            venv.face._apply_pending(pending[i], sim)
+            got = _pending(sim)
             venv.face._apply_to_sim(validated[i], sim)
-            np.testing.assert_array_equal(units[i], sim.action_units)
+            np.testing.assert_array_equal(got, _pending(sim))
         venv.step(a)
         obs, rewards = venv._observe_many(np.arange(3))
         for i in range(3):
@@ -217,39 +235,4 @@ def test_an_invalid_action_in_a_batch_is_named_per_sub_env() -> None:
     assert venv.face._validate_actions(actions) is None  # the batch path declines; the per-sub-env one names it
     with pytest.raises(ActionError, match=r"sub-env 2: action\[1\]=1.5 is invalid"):
         venv.step(actions)
-    venv.close()
-
-
-@pytest.mark.parametrize("overrides", [
-    {},
-    {"violation_weight": 0.25, "rb_usage_weight": 2.0},
-    # 9 users: each slice's mean delay summed in numpy's pairwise order (the per-row path)
-    {"slice_list": [{"num_users": 4, "dedicated_rbg": 0, "prioritized_rbg": 5, "shared_rbg": 25},
-                    {"num_users": 5, "dedicated_rbg": 0, "prioritized_rbg": 5, "shared_rbg": 25}]},
-    # per-user records left out: the slices come from the scenario, the delay rows are 0
-    {"subscribed_network_stats": ["gma::dl::cell::rate", "lte::dl::cell::rb_usage", "gma::dl::cell::tx_rate"]},
-])
-def test_network_slicing_batch_path_equals_the_record_path(overrides: dict) -> None:
-    venv = gym.make_vec("netgym-lite/NetworkSlicing-v0", num_envs=3, steps_per_episode=4, episodes_per_session=2,
-                        **overrides)
-    assert venv._batch_rows
-    venv.reset(seed=8)
-    seen = set()
-    actions = _actions(venv.action_space, 9, seed=6)
-    actions[2][1] = np.array([0.9, 0.8], dtype=np.float32)  # over 1 in all: the softmax rule
-    for k, a in enumerate(actions):
-        validated, caps = venv.face._validate_actions(np.asarray(a))
-        for i in range(3):  # the allocation the per-sub-env path would pend
-            np.testing.assert_array_equal(validated[i], venv.face._validate_action(a[i]))
-            sim = venv._batch.sims[i]
-            venv.face._apply_to_sim(validated[i], sim)
-            np.testing.assert_array_equal(caps[i], sim._allocation)
-        venv.step(a)
-        obs, rewards = venv._observe_many(np.arange(3))
-        for i in range(3):
-            want_obs, want_reward = venv._observe(i)
-            np.testing.assert_array_equal(obs[i], want_obs, err_msg=f"sub-env {i}, step {k}")
-            assert rewards[i] == want_reward, (i, k)
-            seen.add((obs[i].tobytes(), float(rewards[i])))
-    assert len(seen) > 9
     venv.close()
