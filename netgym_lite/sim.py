@@ -328,12 +328,15 @@ class _Recycler:
         return self.old is not None and self.old.ev_t.shape == (capacity,)
 
 
-def build(cfg: ScenarioConfig, seed: int, recycle: State | None = None) -> tuple[State, Params, object, object]:
+def build(cfg: ScenarioConfig, seed: int, recycle: State | None = None,
+          params: tuple[Params, object] | None = None) -> tuple[State, Params, object, object]:
     """Create the arrays of one simulation at t = 0 (users placed, radio evaluated, traffic not started): the
     State and Params tuples and the kernels' references to them (core/ref.py). ``recycle``: the State of a
-    simulation that will never run again, whose large arrays the new one may take over (:class:`_Recycler`)."""
+    simulation that will never run again, whose large arrays the new one may take over (:class:`_Recycler`).
+    ``params``: (Params, its reference) of a simulation of this very ``cfg`` to share (Params depend on the
+    config alone and are never written after construction)."""
     arrays = _Recycler(recycle)
-    p = _params(cfg)
+    p, params_ref = params if params is not None else (_params(cfg), None)
     n = cfg.num_users
     rng = make_streams(seed)
     qcap, pool, heap = _capacities(cfg, p)
@@ -421,7 +424,9 @@ def build(cfg: ScenarioConfig, seed: int, recycle: State | None = None) -> tuple
         **_bbr_state(n, z),
         **{f"st_{k}": v for k, v in new_stats(n, nl)._asdict().items()},
     )
-    state_ref, params_ref = to_ref(state), to_ref(p)
+    state_ref = to_ref(state)
+    if params_ref is None:
+        params_ref = to_ref(p)
     start_walks(state_ref, params_ref)
     update_radio(state_ref, params_ref, True)
     # ACK links for the first interval by the rule every interval end applies (on still-zero counters it changes
@@ -483,10 +488,12 @@ class Simulation:
     def __init__(self, cfg: ScenarioConfig, seed: int | None = None, recycle: Simulation | None = None) -> None:
         self.cfg = cfg
         self.seed = int(cfg.random_seed if seed is None else seed)
-        old_state = None
-        if recycle is not None:  # its large arrays become ours: it must never run again
+        old_state = params = None
+        if recycle is not None:  # its large arrays become ours (its Params too, for the same config): it must never
+            if recycle.cfg is cfg:  # run again
+                params = (recycle.params, recycle.params_ref)
             old_state, recycle.state, recycle.state_ref, recycle.params_ref = recycle.state, None, None, None
-        self.state, self.params, self.state_ref, self.params_ref = build(cfg, self.seed, old_state)
+        self.state, self.params, self.state_ref, self.params_ref = build(cfg, self.seed, old_state, params)
         self.num_users = cfg.num_users
         self.ts_ms = 0
         self.has_nr = cfg.has_nr

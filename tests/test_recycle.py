@@ -47,13 +47,14 @@ def test_a_recycled_simulation_runs_as_a_fresh_one(scenario: str, overrides: dic
     cfg = load_config(scenario, **overrides)
     old = Simulation(cfg, seed=1)
     _run(old, 12)
-    old_pkt, old_heap = old.state.pkt, old.state.ev_t
+    old_pkt, old_heap, old_params = old.state.pkt, old.state.ev_t, old.params
     for a in old.state:
         if a.flags.c_contiguous:  # (pkt_t_gma_ms is a view of pkt's rows)
             a.view(np.uint8)[...] = 0xA5  # garbage in every byte
     recycled = Simulation(cfg, seed=2, recycle=old)
     fresh = Simulation(cfg, seed=2)
     assert recycled.state.pkt is old_pkt and recycled.state.ev_t is old_heap  # it did take them over
+    assert recycled.params is old_params  # the same config: the same constants
     assert old.state is None and old.state_ref is None  # the retired one can never run again
     for k, (a, b) in enumerate(zip(_run(recycled, 25), _run(fresh, 25), strict=True)):
         np.testing.assert_array_equal(a, b, err_msg=f"interval {k}")
