@@ -14,6 +14,7 @@ import numpy as np
 
 from netgym_lite.core.batch import list_append, list_set, new_list, run_batch_parallel, run_batch_serial
 from netgym_lite.errors import NetgymError
+from netgym_lite.records import round6, sent_table_keys
 from netgym_lite.sim import Simulation
 
 
@@ -38,6 +39,17 @@ class TypedListBatch:
             state, params = self._items(sim)
             list_append(self._states, state)
             list_append(self._params, params)
+
+    @staticmethod
+    def simulation(cfg: Any, seed: int, recycle: Any = None) -> Any:
+        """A new session's simulation for this kind of batch (``recycle``: the one it replaces, if any)."""
+        raise NotImplementedError
+
+    def record_values(self, envs: np.ndarray, only: frozenset[str]) -> dict[str, np.ndarray]:
+        """The values the records of simulations ``envs`` would carry among the full keys ``only`` (names as
+        sent), by key: one row per simulation, exactly as sent; a key the subscription leaves out is absent (the
+        vector envs' batch path)."""
+        raise NotImplementedError
 
     @staticmethod
     def _items(sim: Any) -> tuple[Any, Any]:
@@ -79,6 +91,28 @@ class SimulationBatch(TypedListBatch):
         self._apply = np.zeros(n, dtype=np.bool_)
         self._move_ms = np.zeros(n)
         self._t_end = np.zeros(n)
+        self._plans: dict[frozenset[str], tuple[np.ndarray, list[str], bool]] = {}  # record_values' rows, by ``only``
+
+    @staticmethod
+    def simulation(cfg: Any, seed: int, recycle: Simulation | None = None) -> Simulation:
+        return Simulation(cfg, seed=seed, recycle=recycle)
+
+    def record_values(self, envs: np.ndarray, only: frozenset[str]) -> dict[str, np.ndarray]:
+        """Per-user keys as ``(len(envs), num_users)``: the measurement tables' rows, rounded once for all; per-slice
+        keys as ``(len(envs), S)``, from each simulation (:meth:`Simulation.cell_values`)."""
+        plan = self._plans.get(only)
+        if plan is None:
+            first = self.sims[0]
+            rows, keys = sent_table_keys(first.cfg, only, self.tables.shape[1])
+            plan = self._plans[only] = (np.array(rows, dtype=np.intp), keys, first.sends_cell_records(only))
+        rows, keys, per_slice = plan
+        values = round6(self.tables[np.ix_(envs, rows)])  # exactly the values the records carry
+        out = {key: values[:, j, :] for j, key in enumerate(keys)}
+        if per_slice:
+            cells = [self.sims[i].cell_values(self.tables[i], only) for i in envs]
+            for key in cells[0]:
+                out[key] = np.array([c[key] for c in cells], dtype=np.float64)
+        return out
 
     @staticmethod
     def _items(sim: Simulation) -> tuple[Any, Any]:

@@ -180,6 +180,10 @@ class RmcatBatch(TypedListBatch):
         self._t_end = np.zeros(n)
 
     @staticmethod
+    def simulation(cfg: ScenarioConfig, seed: int, recycle: RmcatSimulation | None = None) -> RmcatSimulation:
+        return RmcatSimulation(cfg, seed=seed)  # (nothing worth recycling: its arrays are small)
+
+    @staticmethod
     def _items(sim: RmcatSimulation) -> tuple[m.RmcatState, m.RmcatParams]:
         return sim.state, sim.params
 
@@ -187,10 +191,8 @@ class RmcatBatch(TypedListBatch):
     def _shape_of(sim: RmcatSimulation) -> tuple:
         return tuple(np.shape(a) for a in (*sim.state, *sim.params))
 
-    def record_rows(self, envs: np.ndarray, only: frozenset[str]) -> dict[str, np.ndarray]:
-        """The values of the per-flow records among the full keys ``only`` of the simulations ``envs``, by key, as
-        ``(len(envs), F)`` arrays exactly as their records carry them (a key the subscription leaves out is
-        absent): the vector env's batch path."""
+    def record_values(self, envs: np.ndarray, only: frozenset[str]) -> dict[str, np.ndarray]:
+        """Per-flow keys as ``(len(envs), F)``, from the simulations' stats."""
         stats = np.stack([self.sims[i].state.stats for i in envs])
         valid = stats[:, m.S_VALID] > 0
         return {f"rmcat::{name}": np.where(valid, np.round(stats[:, RECORD_ROWS[name]], 6), -1.0)

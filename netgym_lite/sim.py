@@ -212,7 +212,7 @@ def _user_params(cfg: ScenarioConfig) -> dict[str, np.ndarray]:
 
 
 def _free_list(out: np.ndarray) -> np.ndarray:
-    """The packet pool's free list at the start: every id, the lowest on top (taken first)."""
+    """The packet pool's free list at the start, written into ``out``: every id, the lowest on top (taken first)."""
     out[:] = np.arange(out.size - 1, -1, -1, dtype=np.int64)
     return out
 
@@ -291,20 +291,28 @@ class _Recycler:
                 seen.add(id(a))
                 self._free.setdefault((a.shape, a.dtype.str), []).append(a)
 
+    def _take(self, shape: int | tuple[int, ...], dtype: type) -> np.ndarray | None:
+        """A free recycled array of this shape and dtype, as the old run left it (None: none)."""
+        if not self._free:  # (a fresh build skips the lookup)
+            return None
+        free = self._free.get(((shape,) if isinstance(shape, int) else tuple(shape), np.dtype(dtype).str))
+        return free.pop() if free else None
+
     def full(self, shape: int | tuple[int, ...], value: float, dtype: type = np.float64) -> np.ndarray:
         """``np.full(shape, value, dtype)``, in a recycled array when one of that shape and dtype is free."""
-        free = None
-        if self._free:  # (a fresh build skips the lookup)
-            key = ((shape,) if isinstance(shape, int) else tuple(shape), np.dtype(dtype).str)
-            free = self._free.get(key)
-        if not free:
+        a = self._take(shape, dtype)
+        if a is None:
             return np.zeros(shape, dtype) if value == 0 else np.full(shape, value, dtype)
-        a = free.pop()
         a.fill(value)
         return a
 
     def zeros(self, shape: int | tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
         return self.full(shape, 0, dtype)
+
+    def empty(self, shape: int | tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        """An array the caller fills whole (recycled, or ``np.empty``)."""
+        a = self._take(shape, dtype)
+        return np.empty(shape, dtype) if a is None else a
 
     def packet_rows(self, rows: int) -> np.ndarray:
         """The packet pool: (rows, PKT_COLUMNS) on cache-line boundaries (core.state.cache_line_rows), zeros when
@@ -404,7 +412,7 @@ def build(cfg: ScenarioConfig, seed: int, recycle: State | None = None,
         user_prio=z(n, np.int64), dfp_fraction=np.array([placement.uniform(*DFP_SHARE)]),
         lte_air_buf=z((n, air), np.int64), lte_air_head=z(n, np.int64), lte_air_len=z(n, np.int64),
         **_nr_state(cfg, p, n, seed, z),
-        pkt=pkt, pkt_t_gma_ms=pkt.view(np.float64)[:, PKT_T_GMA_MS], pkt_free=_free_list(arrays.zeros(pool, np.int64)),
+        pkt=pkt, pkt_t_gma_ms=pkt.view(np.float64)[:, PKT_T_GMA_MS], pkt_free=_free_list(arrays.empty(pool, np.int64)),
         pkt_counters=np.array([pool, 0], np.int64), pkt_in_system=z(n, np.int64),
         rx_slot=arrays.full((n, REORDER_SLOTS), -1, np.int64), rx_link_next=z((n, nl), np.int64),
         rx_next_seq=z(n, np.int64), rx_buffered=z(n, np.int64), rx_deadline_ms=np.full(n, np.inf),
@@ -433,6 +441,16 @@ def build(cfg: ScenarioConfig, seed: int, recycle: State | None = None,
     # nothing else): without it a user out of Wi-Fi coverage would send its first interval's ACKs over Wi-Fi
     close_interval(state_ref, params_ref)
     return state, p, state_ref, params_ref
+
+
+def split_units(shares: np.ndarray, burst: int) -> np.ndarray:
+    """Wi-Fi shares in [0, 1] → integer Wi-Fi units of a burst of ``burst`` packets (nearest, ties to even)."""
+    return np.rint(shares * burst).astype(np.int64)
+
+
+def capped_rbgs(caps: np.ndarray, rbgs: int) -> np.ndarray:
+    """Whole RBG counts (float) → int64, each at most the cell's ``rbgs`` (a count above means all)."""
+    return np.minimum(caps, rbgs).astype(np.int64)
 
 
 def burst_units(shares: np.ndarray, burst: int) -> np.ndarray:
@@ -542,13 +560,13 @@ class Simulation:
             raise NetgymError(f"shares has {shares.shape[0]} values, expected num_users={self.num_users}")
         if shares.size and 0.0 <= shares.min() and shares.max() <= 1.0:
             # every user given (a NaN fails both tests): the same units without the masks (~9 -> ~4 us)
-            self._action_units = np.rint(shares * self.params.split_burst).astype(np.int64)
+            self._action_units = split_units(shares, self.params.split_burst)
             return
         units = np.full(self.num_users, -1, np.int64)
         given = ~np.isnan(shares)
         if np.any((shares[given] < 0) | (shares[given] > 1)):
             raise NetgymError(f"shares must lie in [0, 1], got {shares.tolist()}")
-        units[given] = np.rint(shares[given] * self.params.split_burst).astype(np.int64)
+        units[given] = split_units(shares[given], self.params.split_burst)
         self._action_units = units
 
     def set_action_units(self, units: np.ndarray) -> None:
@@ -608,7 +626,7 @@ class Simulation:
         caps = np.where(np.isnan(caps), self.default_allocation, caps)
         if not np.all(np.isfinite(caps)) or np.any(caps < 0) or np.any(caps != np.round(caps)):
             raise NetgymError(f"slice allocation must hold non-negative whole RBG counts, got {caps.tolist()}")
-        self._allocation = np.minimum(caps, self.params.lte_rbgs).astype(np.int64)
+        self._allocation = capped_rbgs(caps, self.params.lte_rbgs)
 
     def advance(self) -> list[dict]:
         """Run to the next measurement time and return its records (filtered by the subscription)."""
@@ -639,7 +657,7 @@ class Simulation:
         """Unrounded per-slice values of the per-cell keys (none when no per-cell record would be sent)."""
         s = self.state
         cell: dict[str, list[float]] = {}
-        if self._wants_cell_records(only):
+        if self.sends_cell_records(only):
             cell = slice_metrics(table, self.params.user_slice, self.num_slices, s.st_rx_pkts, s.st_viol[:, 0],
                                  self.cfg.downlink)
             if self.cfg.env == "network_slicing":
@@ -647,7 +665,7 @@ class Simulation:
                     cell[key] = column.astype(np.float64).tolist()
         return cell
 
-    def _wants_cell_records(self, only: frozenset[str] | None) -> bool:
+    def sends_cell_records(self, only: frozenset[str] | None) -> bool:
         """Some per-cell record passes the subscription and ``only`` (else the per-slice sums would be built
         only for ``build_records`` to drop them: the vector envs' TrafficMgmt adapters read none)."""
         wanted = self._cell_wanted.get(only)

@@ -187,6 +187,20 @@ def check_action_array(action: Any, size: int | tuple[int, ...], allowed: str,
     return arr
 
 
+def observations_of_rows(rows: Mapping[tuple[str, str], np.ndarray], keys: Sequence[tuple[str, str]],
+                         num_envs: int, num_users: int) -> np.ndarray:
+    """The observation of many measurements at once, as the adapters build it from ``keys``' records (TrafficMgmt's
+    :func:`~netgym_lite.envs.traffic_mgmt.get_observation`, ...): ``rows[key]`` holds a ``(num_envs, num_users)`` array
+    of one record's values (a key missing = the record missing); ``(num_envs, len(keys), num_users)`` float32."""
+    obs = np.zeros((num_envs, len(keys), num_users))
+    for r, key in enumerate(keys):
+        values = rows.get(key)
+        if values is not None:
+            obs[:, r, :] = values
+    obs[~np.isfinite(obs) | (obs < 0)] = 0.0
+    return obs.astype(np.float32)
+
+
 def outside_unit_interval(arr: np.ndarray) -> np.ndarray:
     """Entries that are not finite numbers in [0, 1]."""
     return ~((arr >= 0.0) & (arr <= 1.0))  # NaN fails both comparisons, ±inf one

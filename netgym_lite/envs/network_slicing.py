@@ -22,6 +22,7 @@ from netgym_lite.envs.base import (
     record_values,
 )
 from netgym_lite.errors import ConfigError
+from netgym_lite.sim import capped_rbgs
 
 __all__ = ["NetworkSlicingEnv", "action_to_rbgs", "get_observation", "get_policy", "get_reward",
            "validate_action"]
@@ -315,7 +316,7 @@ class NetworkSlicingEnv(NetworkGymEnv):
             prioritized[i] = action_to_rbgs(shares[i], self.rbg_num)
         # as _apply_to_sim's three columns reach Simulation.set_slice_allocation: [0, prioritized, all RBGs], capped
         caps = np.stack([np.zeros((n, s)), prioritized, np.full((n, s), float(self.rbg_num))], axis=2)
-        return prioritized, np.minimum(caps, rbg_count(self.cfg.lte.resource_block_num)).astype(np.int64)
+        return prioritized, capped_rbgs(caps, rbg_count(self.cfg.lte.resource_block_num))
 
     def _apply_pending(self, pending: np.ndarray, sim: Any) -> None:
         sim.set_slice_caps(pending)

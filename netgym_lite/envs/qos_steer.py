@@ -12,15 +12,11 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from netgym_lite.envs.base import NetworkGymEnv, check_action_array, record_values
-from netgym_lite.envs.traffic_mgmt import (
-    OBSERVATION_RECORDS,
-    TrafficMgmtEnv,
-    get_observation,
-    observations_of_rows,
-)
+from netgym_lite.envs.base import NetworkGymEnv, check_action_array, observations_of_rows, record_values
+from netgym_lite.envs.traffic_mgmt import OBSERVATION_RECORDS, TrafficMgmtEnv, get_observation
 from netgym_lite.envs.traffic_mgmt import get_policy as split_policy
 from netgym_lite.errors import ConfigError
+from netgym_lite.sim import split_units
 
 __all__ = ["QoSSteerEnv", "get_observation", "get_policy", "get_reward", "qos_users", "validate_action"]
 
@@ -147,6 +143,6 @@ class QoSSteerEnv(NetworkGymEnv):
         links = actions.astype(np.float64)  # as validate_action converts each row
         if ((links != 0.0) & (links != 1.0)).any():
             return None
-        return links, np.rint(links * int(self.cfg.gma.split_burst)).astype(np.int64)  # as set_wifi_split
+        return links, split_units(links, int(self.cfg.gma.split_burst))  # as Simulation.set_wifi_split
 
     render = TrafficMgmtEnv.render  # the same per-user table: ``render_mode="ansi"``

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from netgym_lite.envs.base import NetworkGymEnv, check_action_array, find_record
+from netgym_lite.envs.base import NetworkGymEnv, check_action_array, find_record, observations_of_rows
 from netgym_lite.errors import ConfigError
 
 __all__ = ["RMCATEnv", "get_observation", "get_policy", "get_reward", "validate_action"]
@@ -229,18 +229,13 @@ class RMCATEnv(NetworkGymEnv):
     def _observe_rows(self, rows: Mapping[tuple[str, str], np.ndarray],
                       num_envs: int) -> tuple[np.ndarray, np.ndarray]:
         n, f = num_envs, self.num_flows
-        obs = np.zeros((n, len(OBSERVATION_RECORDS), f))
-        for r, key in enumerate(OBSERVATION_RECORDS):
-            if key in rows:
-                obs[:, r] = rows[key]
-        obs[~np.isfinite(obs) | (obs < 0)] = 0.0
-        if self.reward_type != "media_utility":  # (checked at construction; get_reward's error otherwise)
-            raise ConfigError(f"reward_type={self.reward_type!r} is invalid: allowed one of {', '.join(REWARD_TYPES)}")
-        zeros = np.zeros((n, f))
+        obs = observations_of_rows(rows, OBSERVATION_RECORDS, n, f)
+        zeros = np.zeros((n, f))  # flow_values' fill for a missing record
         rate, qdel, plr = (rows.get(("rmcat", name), zeros) for name in ("rrate", "qdel", "plr"))
+        # (the only reward type: checked when the env is made)
         rewards = np.array([_media_utility(rate[i], qdel[i], plr[i], self.delay_weight_per_ms, self.loss_weight)
                             for i in range(n)])
-        return obs.astype(np.float32), rewards
+        return obs, rewards
 
     def _policy(self, rates: np.ndarray | None) -> dict:
         return get_policy(rates, self._template())

@@ -19,11 +19,13 @@ from netgym_lite.envs.base import (
     NetworkGymEnv,
     check_action_array,
     find_record,
+    observations_of_rows,
     outside_unit_interval,
     record_rows,
     record_values,
 )
 from netgym_lite.errors import ConfigError
+from netgym_lite.sim import split_units
 
 __all__ = [
     "TrafficMgmtEnv",
@@ -67,19 +69,6 @@ def get_observation(records: Sequence[Mapping[str, Any]], num_users: int, nr: bo
     difference, design.md §5).
     """
     obs = record_rows(records, _OBSERVATION_ROWS[nr], num_users, fill=0.0)
-    obs[~np.isfinite(obs) | (obs < 0)] = 0.0
-    return obs.astype(np.float32)
-
-
-def observations_of_rows(rows: Mapping[tuple[str, str], np.ndarray], keys: Sequence[tuple[str, str]],
-                         num_envs: int, num_users: int) -> np.ndarray:
-    """:func:`get_observation` of many measurements at once: ``rows[key]`` holds a ``(num_envs, num_users)`` array
-    of one record's values (a key missing = the record missing); ``(num_envs, len(keys), num_users)`` float32."""
-    obs = np.zeros((num_envs, len(keys), num_users))
-    for r, key in enumerate(keys):
-        values = rows.get(key)
-        if values is not None:
-            obs[:, r, :] = values
     obs[~np.isfinite(obs) | (obs < 0)] = 0.0
     return obs.astype(np.float32)
 
@@ -434,7 +423,7 @@ class TrafficMgmtEnv(NetworkGymEnv):
         shares = actions.astype(np.float64)  # as validate_action converts each row
         if outside_unit_interval(shares).any():
             return None
-        return shares, np.rint(shares * int(self.cfg.gma.split_burst)).astype(np.int64)  # as Simulation.set_wifi_split
+        return shares, split_units(shares, int(self.cfg.gma.split_burst))  # as Simulation.set_wifi_split
 
     def _policy(self, action: np.ndarray | None) -> dict:
         if self.has_nr:

@@ -29,12 +29,9 @@ from gymnasium.vector.utils import batch_space
 from netgym_lite.batch import SimulationBatch
 from netgym_lite.envs.base import NetworkGymEnv
 from netgym_lite.errors import ActionError, ConfigError
-from netgym_lite.models.measurement import ALL_METRIC_KEYS
-from netgym_lite.records import round6, sent_table_keys, swap_direction
+from netgym_lite.records import swap_direction
 from netgym_lite.rmcat_sim import RmcatBatch, RmcatSimulation
 from netgym_lite.sim import Simulation
-
-_UPLINK_TABLE_KEYS = frozenset(map(swap_direction, ALL_METRIC_KEYS))  # the table's keys as sent with uplink data
 
 
 class _Session:
@@ -103,12 +100,13 @@ class NetworkGymVectorEnv(VectorEnv):
         self._ever_started = [False] * num_envs
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._terminated = np.zeros(num_envs, dtype=np.bool_)
-        # the env's batch path (NetworkGymEnv._observe_rows): table rows to read, and the names the adapters use
+        # the env's batch path (NetworkGymEnv._observe_rows), and the batch (and simulation) kind of its scenario
         self._batch_rows = type(self.face)._observe_rows is not NetworkGymEnv._observe_rows
-        self._row_plan: tuple[np.ndarray, list[tuple[str, str]]] | None = None
+        self._batch_class: type[SimulationBatch] | type[RmcatBatch] = (
+            RmcatBatch if self.cfg.env == "rmcat" else SimulationBatch)
 
     # ------------------------------------------------------------------------------------------ sessions
-    def _new_session(self, i: int, seed: int | None) -> Simulation:
+    def _new_session(self, i: int, seed: int | None) -> Simulation | RmcatSimulation:
         """Sub-env i's next session (its simulation takes over the large arrays of the one it replaces)."""
         if seed is not None:
             self._rngs[i] = seeding.np_random(seed)[0]
@@ -122,10 +120,8 @@ class NetworkGymVectorEnv(VectorEnv):
             self._sessions.append(_Session(session_seed))
         else:
             self._sessions[i] = _Session(session_seed)
-        if self.cfg.env == "rmcat":
-            return RmcatSimulation(self.cfg, seed=session_seed)
         old = None if self._batch is None else self._batch.sims[i]
-        return Simulation(self.cfg, seed=session_seed, recycle=old)
+        return self._batch_class.simulation(self.cfg, session_seed, recycle=old)
 
     def _observe(self, i: int) -> tuple[np.ndarray, float]:
         assert self._batch is not None
@@ -141,23 +137,8 @@ class NetworkGymVectorEnv(VectorEnv):
         if not self._batch_rows:
             pairs = [self._observe(int(i)) for i in envs]
             return np.stack([obs for obs, _ in pairs]), np.array([reward for _, reward in pairs])
-        if isinstance(self._batch, RmcatBatch):  # per-flow records, from each simulation's stats
-            flows = self._batch.record_rows(envs, self._keys)
-            result = self.face._observe_rows({self._adapter_name(key): v for key, v in flows.items()}, len(envs))
-            assert result is not None
-            return result
-        if self._row_plan is None:
-            rows, keys = sent_table_keys(self.cfg, self._keys, self._batch.tables.shape[1])
-            self._row_plan = (np.array(rows, dtype=np.intp), [self._adapter_name(key) for key in keys],
-                              bool(self._keys - set(keys) - set(ALL_METRIC_KEYS) - _UPLINK_TABLE_KEYS))
-        rows, names, per_cell = self._row_plan
-        values = round6(self._batch.tables[np.ix_(envs, rows)])  # exactly the values the records carry
-        batch = {name: values[:, j, :] for j, name in enumerate(names)}
-        if per_cell:  # per-slice records: each simulation's, as its records would carry them
-            cells = [self._batch.sims[i].cell_values(self._batch.tables[i], self._keys) for i in envs]
-            for key in cells[0]:
-                batch[self._adapter_name(key)] = np.array([c[key] for c in cells], dtype=np.float64)
-        result = self.face._observe_rows(batch, len(envs))
+        values = self._batch.record_values(envs, self._keys)
+        result = self.face._observe_rows({self._adapter_name(key): v for key, v in values.items()}, len(envs))
         assert result is not None
         return result
 
@@ -188,8 +169,7 @@ class NetworkGymVectorEnv(VectorEnv):
                 raise ConfigError(f"seed has {len(seeds)} entries: allowed one per sub-env ({self.num_envs})")
         sims = [self._new_session(i, s) for i, s in enumerate(seeds)]
         if self._batch is None:
-            batch_class = RmcatBatch if self.cfg.env == "rmcat" else SimulationBatch
-            self._batch = batch_class(sims, parallel=self._parallel)
+            self._batch = self._batch_class(sims, parallel=self._parallel)
         else:
             for i, sim in enumerate(sims):
                 self._batch.replace(i, sim)
